@@ -1,0 +1,55 @@
+"""Chooses the backend once, at the first import of PuzzleLib.Backend, and says why in one log line.
+
+PUZZLELIB_BACKEND=cuda|cpu wins; else Config.backend as the script set it; else automatic: cuda
+where pycuda imports and a device initialises, otherwise cpu. Asking for cuda where it cannot work
+raises Config.ConfigError saying what is missing.
+"""
+
+import os
+
+from PuzzleLib import Config
+
+
+def _parse(value, source):
+	if isinstance(value, Config.Backend):
+		member = value
+	else:
+		member = Config.Backend.__members__.get(str(value).strip().lower())
+
+	if member not in (Config.Backend.cuda, Config.Backend.cpu):
+		raise Config.ConfigError("%s=%r: supported backends are cuda and cpu" % (source, value))
+
+	return member
+
+
+def choose():
+	"""(backend, reason), initialising the device when the backend is cuda."""
+	from PuzzleLib.Cuda import Driver
+
+	env = os.environ.get("PUZZLELIB_BACKEND", "").strip()
+	if env:
+		requested, source = _parse(env, "PUZZLELIB_BACKEND"), "PUZZLELIB_BACKEND=%s" % env
+	elif Config.backend is not None:
+		requested, source = _parse(Config.backend, "Config.backend"), "Config.backend = %s" % Config.backend
+	else:
+		requested, source = None, None
+
+	if requested is Config.Backend.cpu:
+		return Config.Backend.cpu, "chosen by %s" % source
+
+	if requested is Config.Backend.cuda:
+		Driver.initialise(Config.deviceIdx)          # raises ConfigError saying what is missing
+		return Config.Backend.cuda, "chosen by %s" % source
+
+	try:
+		Driver.initialise(Config.deviceIdx)
+	except Config.ConfigError as e:
+		return Config.Backend.cpu, "automatic: cuda is not usable (%s)" % e
+
+	return Config.Backend.cuda, "automatic: a CUDA device initialised"
+
+
+def select():
+	backend, reason = choose()
+	Config.getLogger().info("backend %s (%s)", backend.name, reason)
+	return backend

@@ -1,0 +1,243 @@
+"""The CPU backend's array: a numpy buffer behind the pycuda GPUArray interface that scripts use.
+
+Like pycuda's, it is a separate object from the host ndarray: get() copies out, set() copies in,
+and numpy functions do not take it implicitly (so host/device mix-ups fail the same way on both
+backends). reshape, ravel and basic indexing return views that share memory.
+"""
+
+from numbers import Number
+import os, platform
+
+import numpy as np
+
+from PuzzleLib.CPU.MemoryPool import MemoryPool
+
+
+memoryPool = MemoryPool()
+
+
+def _checkShape(shape):
+	if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+		shape = (shape, )
+
+	try:
+		shape = tuple(shape)
+	except TypeError:
+		raise TypeError("shape must be an int or a tuple of ints, got %r" % (shape, )) from None
+
+	for dim in shape:
+		if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+			raise TypeError("shape must be an int or a tuple of ints, got %r" % (shape, ))
+		if dim < 0:
+			raise ValueError("shape must not have negative dimensions, got %r" % (shape, ))
+
+	return tuple(int(dim) for dim in shape)
+
+
+def _checkDtype(dtype):
+	try:
+		dtype = np.dtype(dtype)
+	except TypeError:
+		raise TypeError("dtype must be a numpy dtype, got %r" % (dtype, )) from None
+
+	if dtype.kind not in "biuf":
+		raise TypeError("arrays hold booleans, integers or floats, not %s" % dtype)
+
+	return dtype
+
+
+class GPUArray:
+	__array_ufunc__ = None    # numpy defers `ndarray + GPUArray` to us, which refuses it
+
+	def __init__(self, shape, dtype=np.float32, allocator=None, gpudata=None):
+		shape, dtype = _checkShape(shape), _checkDtype(dtype)
+
+		if gpudata is None:
+			nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+			if allocator is None:
+				gpudata = np.empty(shape, dtype=dtype)
+			else:
+				raw = allocator(nbytes)
+				if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.nbytes < nbytes:
+					raise TypeError("allocator must return a uint8 host buffer of %d bytes (a CPU memory pool's allocate)" % nbytes)
+				gpudata = raw[:nbytes].view(dtype).reshape(shape)
+
+		self.gpudata = gpudata
+		self.ptr = gpudata.__array_interface__["data"][0]
+
+	@classmethod
+	def wrap(cls, ndarray):
+		"""Adopts an ndarray (no copy) as the memory of a new GPUArray."""
+		ary = cls.__new__(cls)
+		ary.gpudata = ndarray
+		ary.ptr = ndarray.__array_interface__["data"][0]
+		return ary
+
+	shape = property(lambda self: self.gpudata.shape)
+	dtype = property(lambda self: self.gpudata.dtype)
+	size = property(lambda self: self.gpudata.size)
+	nbytes = property(lambda self: self.gpudata.nbytes)
+	ndim = property(lambda self: self.gpudata.ndim)
+	strides = property(lambda self: self.gpudata.strides)
+	flags = property(lambda self: self.gpudata.flags)
+	itemsize = property(lambda self: self.gpudata.itemsize)
+	mem_size = size
+
+	def __len__(self):
+		return len(self.gpudata)
+
+	def get(self, ary=None):
+		if ary is None:
+			return self.gpudata.copy()
+
+		if not isinstance(ary, np.ndarray) or ary.shape != self.shape or ary.dtype != self.dtype:
+			raise ValueError("get(ary) needs an ndarray of shape %s and dtype %s" % (self.shape, self.dtype))
+
+		np.copyto(ary, self.gpudata)
+		return ary
+
+	def set(self, ary):
+		if isinstance(ary, GPUArray):
+			ary = ary.gpudata
+		ary = np.asarray(ary)
+
+		if ary.size != self.size:
+			raise ValueError("set: the host array has %d elements, this array %d" % (ary.size, self.size))
+		if ary.dtype != self.dtype:
+			raise ValueError("set: the host array has dtype %s, this array %s" % (ary.dtype, self.dtype))
+
+		np.copyto(self.gpudata, ary.reshape(self.shape))
+
+	def fill(self, value):
+		self.gpudata.fill(value)
+		return self
+
+	def copy(self):
+		return GPUArray.wrap(self.gpudata.copy())
+
+	def astype(self, dtype):
+		return GPUArray.wrap(self.gpudata.astype(_checkDtype(dtype)))
+
+	def reshape(self, *shape, order="C"):
+		if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+			shape = shape[0]
+		return GPUArray.wrap(self.gpudata.reshape(shape, order=order))
+
+	def ravel(self):
+		return GPUArray.wrap(self.gpudata.reshape(-1))
+
+	def view(self, dtype=None):
+		return GPUArray.wrap(self.gpudata.view() if dtype is None else self.gpudata.view(dtype))
+
+	def __getitem__(self, index):
+		return GPUArray.wrap(self.gpudata[index])
+
+	def __setitem__(self, index, value):
+		self.gpudata[index] = value.gpudata if isinstance(value, GPUArray) else value
+
+	def __str__(self):
+		return str(self.gpudata)
+
+	def __repr__(self):
+		return repr(self.gpudata)
+
+	def __format__(self, spec):
+		return format(self.gpudata, spec) if spec else str(self)
+
+	def __bool__(self):
+		return bool(self.gpudata)
+
+	def _operand(self, other):
+		if isinstance(other, GPUArray):
+			if other.shape != self.shape:
+				raise ValueError("operands have different shapes %s and %s" % (self.shape, other.shape))
+			return other.gpudata
+
+		if isinstance(other, Number) or (isinstance(other, np.generic) and other.ndim == 0):
+			return other
+
+		raise TypeError("a GPUArray combines with a GPUArray or a scalar, not %s" % type(other).__name__)
+
+	def _arith(self, op, other, reverse=False):
+		other = self._operand(other)
+		result = op(other, self.gpudata) if reverse else op(self.gpudata, other)
+		return GPUArray.wrap(np.ascontiguousarray(result))
+
+	def _inplace(self, op, other):
+		op(self.gpudata, self._operand(other), out=self.gpudata, casting="same_kind")
+		return self
+
+	def __add__(self, other): return self._arith(np.add, other)
+	def __radd__(self, other): return self._arith(np.add, other, reverse=True)
+	def __sub__(self, other): return self._arith(np.subtract, other)
+	def __rsub__(self, other): return self._arith(np.subtract, other, reverse=True)
+	def __mul__(self, other): return self._arith(np.multiply, other)
+	def __rmul__(self, other): return self._arith(np.multiply, other, reverse=True)
+	def __truediv__(self, other): return self._arith(np.true_divide, other)
+	def __rtruediv__(self, other): return self._arith(np.true_divide, other, reverse=True)
+	def __pow__(self, other): return self._arith(np.power, other)
+	def __rpow__(self, other): return self._arith(np.power, other, reverse=True)
+
+	def __iadd__(self, other): return self._inplace(np.add, other)
+	def __isub__(self, other): return self._inplace(np.subtract, other)
+	def __imul__(self, other): return self._inplace(np.multiply, other)
+	def __itruediv__(self, other): return self._inplace(np.true_divide, other)
+
+	def __neg__(self): return GPUArray.wrap(-self.gpudata)
+	def __abs__(self): return GPUArray.wrap(np.abs(self.gpudata))
+
+
+def _checkHost(ary):
+	if isinstance(ary, GPUArray):
+		raise TypeError("to_gpu takes a host numpy array; this is already a GPUArray")
+	if not isinstance(ary, np.ndarray):
+		raise TypeError("to_gpu takes a numpy ndarray, got %s" % type(ary).__name__)
+	_checkDtype(ary.dtype)
+
+
+def to_gpu(ary, allocator=None):
+	_checkHost(ary)
+	result = GPUArray(ary.shape, ary.dtype, allocator=allocator)
+	np.copyto(result.gpudata, ary)
+	return result
+
+
+def empty(shape, dtype=np.float32, allocator=None):
+	return GPUArray(shape, dtype, allocator=allocator)
+
+
+def zeros(shape, dtype=np.float32, allocator=None):
+	return GPUArray(shape, dtype, allocator=allocator).fill(0)
+
+
+def copy(dest, source, allocator=None):
+	"""Copies source into dest; with dest None, into a new array. Returns dest."""
+	if dest is None:
+		dest = GPUArray(source.shape, source.dtype, allocator=allocator)
+
+	if not isinstance(dest, GPUArray) or not isinstance(source, GPUArray):
+		raise TypeError("copy takes two GPUArrays")
+	if dest.size != source.size or dest.dtype != source.dtype:
+		raise ValueError("copy: %s %s into %s %s" % (source.shape, source.dtype, dest.shape, dest.dtype))
+
+	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
+	return dest
+
+
+def dtypesSupported():
+	return [(np.float32, 1e-5), (np.float16, 1e-2), (np.float64, 1e-8)]
+
+
+def isContiguous(ary):
+	return ary.gpudata.flags.c_contiguous
+
+
+def getDeviceName():
+	name = platform.processor() or platform.machine()
+	try:
+		with open("/proc/cpuinfo") as f:
+			name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+	except OSError:
+		pass
+
+	return "CPU %s (%d threads)" % (name, os.cpu_count() or 1)

@@ -1,0 +1,151 @@
+"""Compiles C source into a shared library once, caches it on disk, and loads it with ctypes.
+
+The cache key hashes the source, the flags, the compiler's version and the CPU (the library is
+built for -march=native, so a cache shared between machines must not mix them up). A library is
+written under a temporary name and renamed into place, and its SHA-256 is kept beside it: a
+truncated or corrupt file, or a half-written one from a killed process, is never loaded; it is
+rebuilt. Where the cache cannot be written the library is built in a private temporary folder.
+"""
+
+import ctypes, hashlib, os, shutil, subprocess, sys, tempfile, threading
+
+from PuzzleLib import Config
+
+
+# Never -ffast-math: it breaks NaN handling and sets flush-to-zero for the whole process.
+FLAGS = ("-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fPIC", "-shared", "-std=gnu11")
+LIBS = ("-lmvec", "-lm")
+
+
+class CompilerError(RuntimeError):
+	pass
+
+
+def findCompiler():
+	"""The host C compiler: $CC if set (an empty $CC means none), else cc or gcc on PATH."""
+	cc = os.environ.get("CC")
+	if cc is not None:
+		return shutil.which(cc) if cc else None
+
+	return shutil.which("cc") or shutil.which("gcc")
+
+
+def cacheDir():
+	path = os.environ.get("PUZZLELIB_CACHE_DIR") or Config.cachepath
+	if path:
+		return path
+
+	base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+	return os.path.join(base, "PuzzleLib")
+
+
+def _cpuIdentity():
+	try:
+		with open("/proc/cpuinfo") as f:
+			lines = [line for line in f if line.startswith(("model name", "flags"))]
+		return "".join(sorted(set(lines)))
+	except OSError:
+		import platform
+		return platform.processor() + platform.machine()
+
+
+_versions = {}
+
+
+def _compilerVersion(cc):
+	if cc not in _versions:
+		out = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60)
+		_versions[cc] = out.stdout
+	return _versions[cc]
+
+
+def _digest(path):
+	with open(path, "rb") as f:
+		return hashlib.sha256(f.read()).hexdigest()
+
+
+def _build(cc, sourcePath, libPath):
+	proc = subprocess.run(
+		[cc, *FLAGS, "-o", libPath, sourcePath, *LIBS], capture_output=True, text=True, timeout=600
+	)
+	if proc.returncode != 0:
+		raise CompilerError("%s failed (exit %d):\n%s" % (cc, proc.returncode, proc.stderr[-4000:]))
+
+
+def _buildInto(folder, stem, cc, source):
+	"""Builds under temporary names in folder, then renames the library and its digest into place."""
+	fd, tmpSource = tempfile.mkstemp(prefix=stem + ".", suffix=".c", dir=folder)
+	tmpLib = tmpSource[:-2] + ".so"
+
+	try:
+		with os.fdopen(fd, "w") as f:
+			f.write(source)
+
+		_build(cc, tmpSource, tmpLib)
+		digest = _digest(tmpLib)
+
+		libPath = os.path.join(folder, stem + ".so")
+		fd, tmpDigest = tempfile.mkstemp(prefix=stem + ".", suffix=".sha256", dir=folder)
+		with os.fdopen(fd, "w") as f:
+			f.write(digest)
+
+		os.replace(tmpLib, libPath)
+		os.replace(tmpDigest, os.path.join(folder, stem + ".sha256"))
+		return libPath, digest
+
+	finally:
+		for path in (tmpSource, tmpLib):
+			if os.path.exists(path):
+				os.unlink(path)
+
+
+def _loadVerified(libPath, digestPath):
+	"""The library when its recorded digest matches its bytes, else None."""
+	try:
+		with open(digestPath) as f:
+			expected = f.read().strip()
+		if _digest(libPath) != expected:
+			return None
+		return ctypes.CDLL(libPath)
+	except OSError:
+		return None
+
+
+_lock = threading.Lock()
+_private = None
+
+
+def _privateDir():
+	global _private
+	if _private is None:
+		_private = tempfile.mkdtemp(prefix="PuzzleLib-kernels-")
+	return _private
+
+
+def load(source, cc, warn):
+	"""The ctypes library built from source with cc. warn(message) reports trouble with the cache."""
+	key = hashlib.sha256("\0".join(
+		[source, " ".join(FLAGS + LIBS), _compilerVersion(cc), _cpuIdentity(), sys.platform]
+	).encode()).hexdigest()[:32]
+	stem = "kernels-%s" % key
+
+	with _lock:
+		folder = cacheDir()
+		libPath, digestPath = os.path.join(folder, stem + ".so"), os.path.join(folder, stem + ".sha256")
+
+		if os.path.exists(libPath):
+			lib = _loadVerified(libPath, digestPath)
+			if lib is not None:
+				return lib
+
+			warn("cached kernel library %s is corrupt or incomplete: rebuilding it" % libPath)
+
+		try:
+			os.makedirs(folder, exist_ok=True)
+			libPath, _ = _buildInto(folder, stem, cc, source)
+
+		except OSError as e:
+			warn("kernel cache %s is not writable (%s): building in a temporary folder" % (folder, e))
+			libPath, _ = _buildInto(_privateDir(), stem, cc, source)
+
+		return ctypes.CDLL(libPath)

@@ -1,0 +1,73 @@
+"""C source of every CPU elementwise kernel, generated from the activation table: pure Python.
+
+One translation unit holds every activation x direction x dtype. Each kernel walks a flat range
+(start, step, count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the
+`declare simd` lines let glibc's libmvec vectorize the math functions), and a strided loop for
+stepped slices.
+"""
+
+import numpy as np
+
+from PuzzleLib.Kernels.Activations import TABLE, DIRECTIONS
+from PuzzleLib.Kernels.Codegen import elementBody, kernelName, paramNames
+from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
+from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
+
+
+STORAGE_CTYPE = {np.dtype(np.float16): "_Float16", np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+DTYPES = tuple(STORAGE_CTYPE)
+
+# below this many elements a thread team costs more than it saves
+PARALLEL_MIN = 1 << 15
+
+PRELUDE = """\
+#include <stdint.h>
+#include <math.h>
+
+/* glibc declares its vector math variants only under -ffast-math, which we never use (it breaks
+   NaN handling): declare them here so the vectorizer calls libmvec. */
+%s
+""" % "\n".join(
+	"#pragma omp declare simd notinbranch\n%s %s%s(%s);" % (ctype, name, suffix, ctype)
+	for name in MATH_FUNCTIONS for ctype, suffix in (("float", "f"), ("double", ""))
+)
+
+
+def kernelSignature(spec, direction, dtype):
+	storage, ctype = STORAGE_CTYPE[dtype], COMPUTE_CTYPE[dtype]
+	operands = ["const %s *in%d" % (storage, k) for k in range(len(DIRECTIONS[direction]))]
+	params = ["%s %s" % (ctype, name) for name in paramNames(spec)]
+
+	return "void %s(%s)" % (kernelName(spec, direction, SHORT_NAME[dtype]), ", ".join(
+		["%s *out" % storage] + operands + ["int64_t start", "int64_t step", "int64_t count"] + params
+	))
+
+
+def kernelSource(spec, direction, dtype):
+	storage, ctype = STORAGE_CTYPE[dtype], COMPUTE_CTYPE[dtype]
+
+	def loop(pragma, index):
+		body = elementBody(
+			spec, direction, ctype,
+			load=lambda k: "(%s)in%d[%s]" % (ctype, k, index), store=lambda expr: "out[%s] = (%s)%s;" % (index, storage, expr)
+		)
+		return [
+			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
+			"\t\tfor (int64_t k = 0; k < count; k++) {"
+		] + (["\t\t\tconst int64_t i = start + k * step;"] if index == "i" else []) + [
+			"\t\t\t" + line for line in body
+		] + ["\t\t}"]
+
+	shift = "".join(" in%d += start;" % k for k in range(len(DIRECTIONS[direction])))
+	return "\n".join(
+		[kernelSignature(spec, direction, dtype), "{", "\tif (step == 1) {", "\t\tout += start;" + shift] +
+		loop("parallel for simd", "k") + ["\t} else {"] + loop("parallel for", "i") + ["\t}", "}", ""]
+	)
+
+
+def librarySource():
+	kernels = [
+		kernelSource(spec, direction, dtype)
+		for spec in TABLE.values() for direction in DIRECTIONS for dtype in DTYPES
+	]
+	return PRELUDE + "\n" + "\n".join(kernels)

@@ -1,0 +1,58 @@
+"""Initialises pycuda for one device, turning each way that can fail into a clear ConfigError.
+
+pycuda is an optional extra: nothing here imports it before initialise() is called.
+"""
+
+import atexit
+
+from PuzzleLib import Config
+
+
+context = None
+device = None
+
+
+def initialise(deviceIdx):
+	global context, device
+	if context is not None:
+		return context
+
+	try:
+		import pycuda.driver as drv
+	except ImportError as e:
+		if "libcuda" in str(e):
+			raise Config.ConfigError("no NVIDIA driver: %s" % e) from None
+		raise Config.ConfigError("pycuda is not installed (pip install .[cuda]): %s" % e) from None
+
+	try:
+		drv.init()
+		count = drv.Device.count()
+	except drv.Error as e:
+		raise Config.ConfigError("the CUDA driver did not initialise: %s" % e) from None
+
+	if count == 0:
+		raise Config.ConfigError("no CUDA device found")
+
+	if not 0 <= deviceIdx < count:
+		raise Config.ConfigError("Config.deviceIdx=%r but there are %d CUDA device(s)" % (deviceIdx, count))
+
+	try:
+		device = drv.Device(deviceIdx)
+		context = device.retain_primary_context()
+		context.push()
+	except drv.Error as e:
+		raise Config.ConfigError("CUDA device %d did not initialise: %s" % (deviceIdx, e)) from None
+
+	atexit.register(_release)
+	return context
+
+
+def _release():
+	global context
+	if context is not None:
+		try:
+			import pycuda.driver as drv
+			drv.Context.pop()
+		except Exception:
+			pass
+		context = None

@@ -1,0 +1,156 @@
+"""The activation table: every activation's math, parameters and their rules, written once.
+
+Each entry's `forward(m, x, *params)` is the function and `derivative(m, y, *params)` its
+derivative expressed through the OUTPUT y = f(x) (so the input may be overwritten or freed).
+They are written in the language of `Expression.py`, from which the CPU and CUDA kernels of
+every dtype and variant are generated, and which the numpy fallback evaluates directly.
+
+The formulas are the numerically stable ones: no intermediate overflows for a finite input,
+no cancellation where the result is small, NaN in gives NaN out. Where a formula selects
+between branches, the NaN case is made to fall into a branch that returns x itself.
+"""
+
+import math
+from dataclasses import dataclass
+from numbers import Real
+from typing import Callable, Optional, Tuple
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+	name: str
+	forward: Callable
+	derivative: Callable
+	params: Tuple[str, ...] = ()
+	defaults: Tuple[float, ...] = ()
+	rule: Optional[Callable] = None    # params -> None, or a sentence saying what is wrong
+	ruleText: str = ""                 # the rule in words, for documentation
+
+
+def gradient(spec, m, y, dy, params):
+	"""The backward value dy * f'(y), in IEEE arithmetic, with f'(NaN) = NaN for every entry."""
+	derivative = spec.derivative(m, y, *params)
+	return dy * m.select(m.isnan(y), y, derivative)
+
+
+def value(spec, m, x, params):
+	return spec.forward(m, x, *params)
+
+
+def _sigmoid(m, x):
+	# e = exp(-|x|) <= 1 never overflows; for x < 0, e / (1 + e) keeps the relative accuracy that
+	# 1 - 1 / (1 + e) would lose.
+	e = m.exp(-m.abs(x))
+	r = 1 / (1 + e)
+	return m.select(x >= 0, r, e * r)
+
+
+def _softPlus(m, x):
+	# max(x, 0) + log1p(exp(-|x|)): exact for very negative x, never inf for a finite x.
+	return m.select(x > 0, x, 0) + m.log1p(m.exp(-m.abs(x)))
+
+
+def _leakyRelu(m, x, alpha):
+	# with alpha = 0, alpha * -inf would be NaN where the limit is 0
+	return m.select(x < 0, m.select(alpha == 0, 0, alpha * x), x)
+
+
+def _nonNegativeAlpha(alpha):
+	return None if alpha >= 0 else "alpha must be >= 0 (a negative alpha makes the gradient from the output ambiguous)"
+
+
+def _orderedBounds(low, high):
+	return None if low < high else "clip needs min < max (got min=%r, max=%r)" % (low, high)
+
+
+TABLE = {spec.name: spec for spec in (
+	ActivationSpec(
+		"sigmoid", forward=_sigmoid,
+		derivative=lambda m, y: y * (1 - y)
+	),
+	ActivationSpec(
+		# (1 - y)(1 + y), not 1 - y*y, which cancels catastrophically for y near +-1
+		"tanh", forward=lambda m, x: m.tanh(x),
+		derivative=lambda m, y: (1 - y) * (1 + y)
+	),
+	ActivationSpec(
+		"relu", forward=lambda m, x: m.select(x <= 0, 0, x),
+		derivative=lambda m, y: m.select(y > 0, 1, 0)
+	),
+	ActivationSpec(
+		"leakyRelu", forward=_leakyRelu,
+		derivative=lambda m, y, alpha: m.select(y > 0, 1, alpha),
+		params=("alpha", ), defaults=(0.01, ), rule=_nonNegativeAlpha, ruleText="alpha >= 0"
+	),
+	ActivationSpec(
+		"elu", forward=lambda m, x, alpha: m.select(x < 0, alpha * m.expm1(x), x),
+		derivative=lambda m, y, alpha: m.select(y > 0, 1, y + alpha),
+		params=("alpha", ), defaults=(1.0, ), rule=_nonNegativeAlpha, ruleText="alpha >= 0"
+	),
+	ActivationSpec(
+		# 1 - exp(-y) would be 0 for small y; -expm1(-y) is exact there
+		"softPlus", forward=_softPlus,
+		derivative=lambda m, y: -m.expm1(-y)
+	),
+	ActivationSpec(
+		"clip", forward=lambda m, x, low, high: m.select(x < low, low, m.select(x > high, high, x)),
+		derivative=lambda m, y, low, high: m.select((y > low) & (y < high), 1, 0),
+		params=("min", "max"), defaults=(0.0, 6.0), rule=_orderedBounds, ruleText="min < max"
+	),
+)}
+
+
+class ActivationArgsError(ValueError):
+	pass
+
+
+def checkArgs(spec, args):
+	"""Returns args as a tuple of floats, or raises ActivationArgsError saying what is wrong."""
+	if not isinstance(args, (tuple, list)):
+		raise ActivationArgsError(
+			"args must be a tuple of %d number(s) %s, got %r" % (len(spec.params), spec.params, args)
+		)
+
+	if len(args) != len(spec.params):
+		raise ActivationArgsError("%s takes %d arg(s) %s, got %d: %r" % (
+			spec.name, len(spec.params), spec.params, len(args), tuple(args)
+		))
+
+	for paramName, arg in zip(spec.params, args):
+		if isinstance(arg, bool) or not isinstance(arg, Real):
+			raise ActivationArgsError("%s: %s must be a real number, got %r" % (spec.name, paramName, arg))
+
+		if not math.isfinite(arg):
+			raise ActivationArgsError("%s: %s must be finite, got %r" % (spec.name, paramName, arg))
+
+	args = tuple(float(arg) for arg in args)
+	problem = spec.rule(*args) if spec.rule is not None else None
+
+	if problem is not None:
+		raise ActivationArgsError("%s: %s" % (spec.name, problem))
+
+	return args
+
+
+def lookup(name):
+	spec = TABLE.get(getattr(name, "value", name))
+	if spec is None:
+		raise KeyError("unknown activation %r; valid ones are: %s" % (name, ", ".join(TABLE)))
+
+	return spec
+
+
+# The kernels' operands after the output, in call order: forward ker(out, x), backward
+# ker(ingrad, outgrad, outdata), each followed by the activation's params.
+DIRECTIONS = {
+	"forward": ("x", ),
+	"backward": ("dy", "y")
+}
+
+
+def kernelFormula(spec, direction):
+	"""(operand names, formula(m, *operands, *params)) of one kernel direction."""
+	if direction == "forward":
+		return DIRECTIONS[direction], lambda m, x, *params: value(spec, m, x, params)
+
+	return DIRECTIONS[direction], lambda m, dy, y, *params: gradient(spec, m, y, dy, params)

@@ -1,0 +1,120 @@
+"""The little language each activation's math is written in, once.
+
+A formula is a plain Python function of a math namespace `m` and its operands, e.g.
+`lambda m, x: m.select(x > 0, x, 0)`. Handed `NumpyMath`, it computes numpy arrays; handed a
+`CMath`, it records C statements that both a host C compiler and nvcc accept. So every backend
+and variant runs the very same expression, and nothing pure here imports a GPU library.
+
+Function calls are bound to temporaries before any `select` sees them, so a compiler evaluates
+them unconditionally and can vectorize them (glibc's libmvec on the CPU).
+"""
+
+import numpy as np
+
+
+class NumpyMath:
+	"""Evaluates a formula on numpy arrays of the compute type (float32 or float64)."""
+
+	select = staticmethod(np.where)
+	isnan = staticmethod(np.isnan)
+	abs = staticmethod(np.abs)
+	exp = staticmethod(np.exp)
+	expm1 = staticmethod(np.expm1)
+	log1p = staticmethod(np.log1p)
+	tanh = staticmethod(np.tanh)
+
+
+class CValue:
+	"""A C expression of the compute type (or a C condition) inside a `CMath` recording."""
+
+	__slots__ = ("math", "code")
+
+	def __init__(self, math, code):
+		self.math, self.code = math, code
+
+	def _binary(self, op, other, swapped=False):
+		left, right = self.code, self.math.operand(other)
+		if swapped:
+			left, right = right, left
+
+		return CValue(self.math, "(%s %s %s)" % (left, op, right))
+
+	def __add__(self, other): return self._binary("+", other)
+	def __radd__(self, other): return self._binary("+", other, swapped=True)
+	def __sub__(self, other): return self._binary("-", other)
+	def __rsub__(self, other): return self._binary("-", other, swapped=True)
+	def __mul__(self, other): return self._binary("*", other)
+	def __rmul__(self, other): return self._binary("*", other, swapped=True)
+	def __truediv__(self, other): return self._binary("/", other)
+	def __rtruediv__(self, other): return self._binary("/", other, swapped=True)
+	def __neg__(self): return CValue(self.math, "(-%s)" % self.code)
+
+	def __lt__(self, other): return self._binary("<", other)
+	def __le__(self, other): return self._binary("<=", other)
+	def __gt__(self, other): return self._binary(">", other)
+	def __ge__(self, other): return self._binary(">=", other)
+	def __and__(self, other): return self._binary("&&", other)
+	def __or__(self, other): return self._binary("||", other)
+
+	def __eq__(self, other): return self._binary("==", other)
+	def __ne__(self, other): return self._binary("!=", other)
+	__hash__ = None
+
+	def __bool__(self):
+		raise TypeError("a formula must branch with m.select(), not Python's if/and/or")
+
+
+class CMath:
+	"""Records a formula as C statements over the compute type `ctype` ("float" or "double")."""
+
+	def __init__(self, ctype, prefix="t"):
+		assert ctype in ("float", "double")
+		self.ctype, self.prefix = ctype, prefix
+		self.statements = []
+
+	def operand(self, value):
+		if isinstance(value, CValue):
+			return value.code
+
+		if isinstance(value, (int, float)) and not isinstance(value, bool):
+			return "((%s)%r)" % (self.ctype, float(value))
+
+		raise TypeError("a formula may combine only its operands and Python numbers, not %r" % (value, ))
+
+	def symbol(self, name):
+		return CValue(self, name)
+
+	def bind(self, code):
+		name = "%s%d" % (self.prefix, len(self.statements))
+		self.statements.append("const %s %s = %s;" % (self.ctype, name, code))
+		return CValue(self, name)
+
+	def call(self, function, value):
+		suffix = "f" if self.ctype == "float" else ""
+		return self.bind("%s%s(%s)" % (function, suffix, self.operand(value)))
+
+	def select(self, cond, ifTrue, ifFalse):
+		return self.bind("%s ? %s : %s" % (self.operand(cond), self.operand(ifTrue), self.operand(ifFalse)))
+
+	def isnan(self, value):
+		code = self.operand(value)
+		return CValue(self, "(%s != %s)" % (code, code))
+
+	def abs(self, value): return self.call("fabs", value)
+	def exp(self, value): return self.call("exp", value)
+	def expm1(self, value): return self.call("expm1", value)
+	def log1p(self, value): return self.call("log1p", value)
+	def tanh(self, value): return self.call("tanh", value)
+
+
+MATH_FUNCTIONS = ("fabs", "exp", "expm1", "log1p", "tanh")
+
+
+def cFormula(formula, ctype, operands, prefix="t"):
+	"""Renders `formula(m, *operands)` into (statements, result expression) of C over ctype.
+
+	`operands` are the C names the formula's arguments are bound to, in order.
+	"""
+	math = CMath(ctype, prefix)
+	result = formula(math, *(math.symbol(name) for name in operands))
+	return math.statements, math.operand(result)

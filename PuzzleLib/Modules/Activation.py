@@ -1,0 +1,102 @@
+"""Activation: applies one of the table's non-linearities elementwise, over all or a flat slice."""
+
+from enum import Enum
+
+from PuzzleLib import Config
+from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Backend.Kernels import ElementWise
+from PuzzleLib.Kernels.Activations import TABLE, ActivationArgsError, checkArgs
+from PuzzleLib.Kernels.Launch import KernelError, checkSlice
+from PuzzleLib.Modules.Module import Module, ModuleError
+
+
+ActivationType = Enum("ActivationType", {name: name for name in TABLE}, type=str, module=__name__)
+ActivationType.__doc__ = "The activations by name; a member equals its name as a str."
+
+globals().update(ActivationType.__members__)
+__all__ = ["Activation", "ActivationType"] + list(ActivationType.__members__)
+
+
+class Activation(Module):
+	def __init__(self, activation, slc=None, inplace=False, name=None, args=()):
+		super().__init__(name)
+		self.registerBlueprint(locals())
+
+		self.gradUsesOutData = True
+
+		spec = TABLE.get(activation) if isinstance(activation, str) else None
+		if spec is None:
+			raise self.error("unknown activation %r; valid ones are: %s" % (activation, ", ".join(TABLE)))
+
+		if slc is not None:
+			try:
+				checkSlice(slc)
+			except KernelError as e:
+				raise self.error("slc: %s" % e) from None
+
+		if not isinstance(inplace, bool):
+			raise self.error("inplace must be True or False, got %r" % (inplace, ))
+
+		try:
+			args = spec.defaults if args is not None and not isinstance(args, str) and len(args) == 0 else args
+			self.actArgs = checkArgs(spec, args)
+		except (ActivationArgsError, TypeError) as e:
+			raise self.error("args: %s" % e) from None
+
+		self.activation = ActivationType(spec.name)
+		self.slc = slc
+		self.inplace = inplace
+
+		self.actFunc = getattr(ElementWise, "%sKer" % spec.name)
+		self.actFuncDer = getattr(ElementWise, "%sDerKer" % spec.name)
+
+		if inplace and Config.showWarnings:
+			Config.getLogger().warning("%s is using inplace flag", self)
+
+	def _output(self, source):
+		"""Where a pass writes: the source itself when inplace, else a pooled array.
+
+		Outside the slice the output passes the source through, so it starts as a copy of it.
+		"""
+		if self.inplace:
+			return source
+
+		out = gpuarray.empty(source.shape, dtype=source.dtype, allocator=gpuarray.memoryPool)
+		if self.slc is not None:
+			gpuarray.copy(out, source)
+
+		return out
+
+	def updateData(self, data):
+		kernel = self.actFunc(data.dtype)
+		self.data = self._output(data)
+		kernel(self.data, data, *self.actArgs, slice=self.slc)
+
+	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
+		if self.data is None:
+			raise self.error("backward called before forward (the gradient is computed from the output)")
+
+		super().backward(grad, updParamGrads, updGrad, scale, momentum)
+
+	def updateGrad(self, grad):
+		kernel = self.actFuncDer(grad.dtype)
+		self.grad = self._output(grad)
+		kernel(self.grad, grad, self.data, *self.actArgs, slice=self.slc)
+
+	def checkGradShape(self, shape):
+		if shape != self.data.shape:
+			raise self.error("grad has shape %s, the output has shape %s" % (shape, self.data.shape))
+
+	def dataShapeFrom(self, shape):
+		return shape
+
+	def gradShapeFrom(self, shape):
+		return shape
+
+	def supportedDtypes(self):
+		return tuple(np_dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
+
+
+def np_dtype(dtype):
+	import numpy as np
+	return np.dtype(dtype)

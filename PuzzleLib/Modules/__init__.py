@@ -1,0 +1,4 @@
+from PuzzleLib.Modules.Module import Module, ModuleError
+from PuzzleLib.Modules.Activation import Activation
+
+__all__ = ["Module", "ModuleError", "Activation"]
