@@ -39,10 +39,9 @@ def value(spec, m, x, params):
 
 def _sigmoid(m, x):
 	# e = exp(-|x|) <= 1 never overflows; for x < 0, e / (1 + e) keeps the relative accuracy that
-	# 1 - 1 / (1 + e) would lose.
+	# 1 - 1 / (1 + e) would lose. One division, so one rounding.
 	e = m.exp(-m.abs(x))
-	r = 1 / (1 + e)
-	return m.select(x >= 0, r, e * r)
+	return m.select(x >= 0, 1, e) / (1 + e)
 
 
 def _softPlus(m, x):

@@ -1,0 +1,18 @@
+from setuptools import setup, find_packages
+
+
+setup(
+	name="PuzzleLib",
+	version="1.0.0",
+	description="Drop-in PuzzleLib-compatible modules: CUDA through pycuda, or a CPU backend",
+	long_description=open("README.md", encoding="utf-8").read(),
+	long_description_content_type="text/markdown",
+	license="Apache-2.0",
+	packages=find_packages(include=["PuzzleLib", "PuzzleLib.*"]),
+	python_requires=">=3.9",
+	install_requires=["numpy>=1.22"],
+	extras_require={
+		"cuda": ["pycuda>=2026.1"],
+		"test": ["pytest>=7", "hypothesis>=6"],
+	},
+)
