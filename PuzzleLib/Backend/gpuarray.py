@@ -4,13 +4,13 @@ from PuzzleLib import Backend
 
 if Backend.isCuda:
 	from PuzzleLib.Cuda.GPUArray import (
-		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous
+		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize
 	)
 else:
 	from PuzzleLib.CPU.GPUArray import (
-		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous
+		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize
 	)
 
 __all__ = [
-	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous"
+	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous", "synchronize"
 ]

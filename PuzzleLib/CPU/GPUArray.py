@@ -6,7 +6,7 @@ backends). reshape, ravel and basic indexing return views that share memory.
 """
 
 from numbers import Number
-import os, platform
+import math, os, platform
 
 import numpy as np
 
@@ -17,6 +17,9 @@ memoryPool = MemoryPool()
 
 
 def _checkShape(shape):
+	if type(shape) is tuple and all(type(dim) is int and dim >= 0 for dim in shape):
+		return shape
+
 	if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
 		shape = (shape, )
 
@@ -34,7 +37,15 @@ def _checkShape(shape):
 	return tuple(int(dim) for dim in shape)
 
 
+_dtypes = {}
+
+
 def _checkDtype(dtype):
+	try:
+		return _dtypes[dtype]
+	except (KeyError, TypeError):
+		pass
+
 	try:
 		dtype = np.dtype(dtype)
 	except TypeError:
@@ -43,6 +54,10 @@ def _checkDtype(dtype):
 	if dtype.kind not in "biuf":
 		raise TypeError("arrays hold booleans, integers or floats, not %s" % dtype)
 
+	try:
+		_dtypes[dtype] = dtype
+	except TypeError:
+		pass
 	return dtype
 
 
@@ -53,7 +68,7 @@ class GPUArray:
 		shape, dtype = _checkShape(shape), _checkDtype(dtype)
 
 		if gpudata is None:
-			nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+			nbytes = math.prod(shape) * dtype.itemsize
 			if allocator is None:
 				gpudata = np.empty(shape, dtype=dtype)
 			else:
@@ -226,6 +241,10 @@ def copy(dest, source, allocator=None):
 
 def dtypesSupported():
 	return [(np.float32, 1e-5), (np.float16, 1e-2), (np.float64, 1e-8)]
+
+
+def synchronize():
+	"""CPU kernels have finished when they return: nothing to wait for."""
 
 
 def isContiguous(ary):

@@ -6,7 +6,6 @@ of them dies, and gives them out again for the next request of the same size cla
 """
 
 import threading
-from collections import OrderedDict
 
 import numpy as np
 
@@ -43,22 +42,29 @@ class _Block:
 class MemoryPool:
 	def __init__(self, maxHeldBytes=4 << 30):
 		self.maxHeldBytes = maxHeldBytes
-		self._held = OrderedDict()      # id -> raw buffer, oldest first
+		self._held = {}                 # raw buffer size -> freed buffers of that size
 		self._lock = threading.Lock()
 		self.heldBytes = 0
 		self.activeBlocks = 0
 
 	def allocate(self, nbytes):
 		"""A C-contiguous uint8 array of nbytes whose memory returns to the pool when it dies."""
-		if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)) or nbytes < 0:
+		if type(nbytes) is not int:
+			if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)):
+				raise ValueError("allocate needs a byte count >= 0, got %r" % (nbytes, ))
+			nbytes = int(nbytes)
+
+		if nbytes < 0:
 			raise ValueError("allocate needs a byte count >= 0, got %r" % (nbytes, ))
 
-		nbytes = int(nbytes)
 		size = sizeClass(nbytes) + ALIGNMENT
 
 		with self._lock:
-			raw = self._takeHeld(size)
 			self.activeBlocks += 1
+			free = self._held.get(size)
+			raw = free.pop() if free else None
+			if raw is not None:
+				self.heldBytes -= size
 
 		if raw is None:
 			raw = np.empty(size, dtype=np.uint8)
@@ -67,28 +73,18 @@ class MemoryPool:
 
 	__call__ = allocate        # a pool is itself an allocator, as scripts pass it: allocator=memoryPool
 
-	def _takeHeld(self, size):
-		for key, raw in self._held.items():
-			if raw.size == size:
-				del self._held[key]
-				self.heldBytes -= size
-				return raw
-
-		return None
-
 	def _release(self, raw):
 		with self._lock:
 			self.activeBlocks -= 1
-			self._held[id(raw)] = raw
-			self.heldBytes += raw.size
+			if self.heldBytes + raw.size > self.maxHeldBytes:
+				return                  # over the bound: let this buffer go back to the system
 
-			while self.heldBytes > self.maxHeldBytes and self._held:
-				_, oldest = self._held.popitem(last=False)
-				self.heldBytes -= oldest.size
+			self._held.setdefault(raw.size, []).append(raw)
+			self.heldBytes += raw.size
 
 	@property
 	def heldBlocks(self):
-		return len(self._held)
+		return sum(len(free) for free in self._held.values())
 
 	def freeHeld(self):
 		"""Returns every held buffer to the system."""

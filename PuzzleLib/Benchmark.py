@@ -1,0 +1,184 @@
+"""Throughput of every activation through the public module API, next to copy bandwidth.
+
+    python -m PuzzleLib.Benchmark [--size N] [--dtype float32 [float16 ...]] [--repeat R]
+
+For each activation: forward act(data) and backward act.backward(grad) as a user calls them
+(output allocation from the pool included), in GB/s counting the bytes read and written (forward
+2N, backward 3N elements), as a ratio of the copy bandwidth measured in the same run, and as a
+ratio of a plain reference implementation (naive numpy on the CPU backend, PyTorch's kernels on
+CUDA when torch imports). Then the warm per-call host time at small N.
+"""
+
+import argparse, statistics, time
+
+import numpy as np
+
+from PuzzleLib import Backend
+from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Modules.Activation import Activation
+
+
+def timeit(fn, repeat, synchronize=gpuarray.synchronize):
+	"""Median seconds of fn() over repeat runs, after one warm-up run."""
+	fn()
+	synchronize()
+	times = []
+
+	for _ in range(repeat):
+		start = time.perf_counter()
+		fn()
+		synchronize()
+		times.append(time.perf_counter() - start)
+
+	return statistics.median(times)
+
+
+def moduleTimes(name, data, grad, repeat):
+	"""(forward, backward) median seconds of one Activation on data, grad."""
+	act = Activation(name)
+	act.calcMode(data.dtype)
+
+	forward = timeit(lambda: act(data), repeat)
+	act(data)
+	backward = timeit(lambda: act.backward(grad), repeat)
+	return forward, backward
+
+
+def testData(size, dtype):
+	rng = np.random.default_rng(0)
+	host = (rng.standard_normal(size, dtype=np.float32) * 4).astype(dtype)
+	return gpuarray.to_gpu(host), gpuarray.to_gpu(rng.standard_normal(size, dtype=np.float32).astype(dtype))
+
+
+def _numpyBaselines():
+	def sigmoid(x): return 1 / (1 + np.exp(-x))
+	return {
+		"sigmoid": (sigmoid, lambda g, y: g * y * (1 - y)),
+		"tanh": (np.tanh, lambda g, y: g * (1 - y * y)),
+		"relu": (lambda x: np.maximum(x, 0), lambda g, y: g * (y > 0)),
+		"leakyRelu": (lambda x: np.where(x > 0, x, 0.01 * x), lambda g, y: g * np.where(y > 0, 1, 0.01)),
+		"elu": (lambda x: np.where(x > 0, x, np.expm1(x)), lambda g, y: g * np.where(y > 0, 1, y + 1)),
+		"softPlus": (lambda x: np.log1p(np.exp(x)), lambda g, y: g * (1 - np.exp(-y))),
+		"clip": (lambda x: np.clip(x, 0, 6), lambda g, y: g * ((y > 0) & (y < 6))),
+	}
+
+
+def _torchBaselines():
+	import torch
+	aten = torch.ops.aten
+	return {
+		"sigmoid": (torch.sigmoid, lambda g, y: aten.sigmoid_backward(g, y)),
+		"tanh": (torch.tanh, lambda g, y: aten.tanh_backward(g, y)),
+		"relu": (torch.relu, lambda g, y: aten.threshold_backward(g, y, 0)),
+		"leakyRelu": (
+			lambda x: torch.nn.functional.leaky_relu(x, 0.01), lambda g, y: aten.leaky_relu_backward(g, y, 0.01, True)
+		),
+		"elu": (torch.nn.functional.elu, lambda g, y: aten.elu_backward(g, 1.0, 1.0, 1.0, True, y)),
+		"softPlus": (torch.nn.functional.softplus, lambda g, x: aten.softplus_backward(g, x, 1.0, 20.0)),
+		"clip": (lambda x: torch.clamp(x, 0, 6), lambda g, y: aten.hardtanh_backward(g, y, 0.0, 6.0)),
+	}
+
+
+def baselines(data, grad):
+	"""(label, {name: (forward(), backward())} thunks over this run's data) for the backend."""
+	if not Backend.isCuda:
+		x, g = data.get(), grad.get()
+		return "numpy", {
+			name: (lambda f=f: f(x), lambda b=b, y=f(x): b(g, y)) for name, (f, b) in _numpyBaselines().items()
+		}
+
+	try:
+		import torch
+	except ImportError:
+		return None, {}
+
+	x = torch.as_tensor(data.get(), device="cuda")
+	g = torch.as_tensor(grad.get(), device="cuda")
+	return "torch", {
+		name: (lambda f=f: f(x), lambda b=b, y=f(x): b(g, y)) for name, (f, b) in _torchBaselines().items()
+	}
+
+
+def baselineSync():
+	if Backend.isCuda:
+		try:
+			import torch
+			return torch.cuda.synchronize
+		except ImportError:
+			pass
+	return gpuarray.synchronize
+
+
+def run(size, dtype, repeat, out=print):
+	dtype = np.dtype(dtype)
+	data, grad = testData(size, dtype)
+	itemsize = dtype.itemsize
+
+	dest = gpuarray.empty(data.shape, dtype=dtype)
+	copySeconds = timeit(lambda: gpuarray.copy(dest, data), repeat)
+	copyBandwidth = 2 * size * itemsize / copySeconds
+
+	label, reference = baselines(data, grad)
+	sync = baselineSync()
+
+	out("%s, N = %d %s (%.1f MiB per array), median of %d" % (
+		gpuarray.getDeviceName(), size, dtype, size * itemsize / 2**20, repeat
+	))
+	out("copy: %.1f GB/s" % (copyBandwidth / 1e9))
+
+	header = "%-10s %9s %7s %9s %7s" % ("activation", "fwd GB/s", "/copy", "bwd GB/s", "/copy")
+	if label is not None:
+		header += "  %9s %9s" % ("fwd/" + label, "bwd/" + label)
+	out(header)
+
+	rows = []
+	for name in TABLE:
+		forward, backward = moduleTimes(name, data, grad, repeat)
+		fwdBandwidth, bwdBandwidth = 2 * size * itemsize / forward, 3 * size * itemsize / backward
+
+		line = "%-10s %9.1f %7.2f %9.1f %7.2f" % (
+			name, fwdBandwidth / 1e9, fwdBandwidth / copyBandwidth, bwdBandwidth / 1e9, bwdBandwidth / copyBandwidth
+		)
+
+		if name in reference:
+			refForward, refBackward = reference[name]
+			line += "  %9.2f %9.2f" % (
+				timeit(refForward, repeat, sync) / forward, timeit(refBackward, repeat, sync) / backward
+			)
+
+		out(line)
+		rows.append((name, fwdBandwidth / copyBandwidth, bwdBandwidth / copyBandwidth))
+
+	return rows
+
+
+def hostOverhead(size=1024, calls=2000, out=print):
+	"""Warm microseconds per forward call at small N: what a call costs beyond the memory traffic."""
+	data, _ = testData(size, np.float32)
+	act = Activation("sigmoid")
+
+	seconds = timeit(lambda: [act(data) for _ in range(calls)], 3) / calls
+	out("per-call time, N = %d float32 forward: %.1f us" % (size, seconds * 1e6))
+	return seconds
+
+
+def main():
+	parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+	parser.add_argument("--size", type=int, default=None, help="elements (default 2^24 on cpu, 2^26 on cuda)")
+	parser.add_argument("--dtype", nargs="+", default=None, help="default float32 on cpu, float32 float16 on cuda")
+	parser.add_argument("--repeat", type=int, default=10)
+	args = parser.parse_args()
+
+	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
+	dtypes = args.dtype or (["float32", "float16"] if Backend.isCuda else ["float32"])
+
+	for dtype in dtypes:
+		run(size, dtype, args.repeat)
+		print()
+
+	hostOverhead()
+
+
+if __name__ == "__main__":
+	main()
