@@ -11,10 +11,9 @@ import numpy as np
 from PuzzleLib import Config
 from PuzzleLib.CPU import HostCompiler, Source
 from PuzzleLib.CPU.GPUArray import GPUArray, isContiguous
-from PuzzleLib.Kernels.Activations import DIRECTIONS, checkArgs, kernelFormula
-from PuzzleLib.Kernels.Codegen import kernelName
+from PuzzleLib.Kernels.Activations import kernelFormula
 from PuzzleLib.Kernels.Expression import NumpyMath
-from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME, KernelError, checkOperands, resolveSlice
+from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, ElementwiseKernel, KernelError
 
 
 PATHS = ("auto", "compiled", "numpy")
@@ -63,38 +62,31 @@ def library(path):
 			return None
 
 
-class Kernel:
+@functools.lru_cache(maxsize=None)
+def copyBytes():
+	"""The library's memcpy split over the cores, copy_bytes(dst, src, nbytes); None on the numpy path."""
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		return None
+
+	function = lib.copy_bytes
+	function.argtypes, function.restype = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64], None
+	return function
+
+
+class Kernel(ElementwiseKernel):
 	"""ker(out, *operands, *args, slice=None): out[i] = f(operands[i]) for i in the flat slice.
 
-	Elements outside the slice are not touched.
+	Elements outside the slice are not touched. The call's checks are ElementwiseKernel's.
 	"""
 
+	arrayType = GPUArray
+	isContiguous = staticmethod(isContiguous)
+
 	def __init__(self, spec, direction, dtype):
-		self.spec, self.direction, self.dtype = spec, direction, dtype
-		self.name = kernelName(spec, direction, SHORT_NAME[dtype])
-		self.nOperands = len(DIRECTIONS[direction])
+		super().__init__(spec, direction, dtype)
 		self.computeType = np.float32 if COMPUTE_CTYPE[dtype] == "float" else np.float64
-
-	def __call__(self, out, *operandsAndArgs, slice=None):
-		operands, args = operandsAndArgs[:self.nOperands], operandsAndArgs[self.nOperands:]
-		if len(operands) != self.nOperands:
-			raise KernelError("%s kernel takes %d array(s) after the output, got %d" % (
-				self.name, self.nOperands, len(operands)
-			))
-
-		try:
-			args = checkArgs(self.spec, args)
-		except ValueError as e:
-			raise KernelError("%s kernel: %s" % (self.name, e)) from None
-
-		checkOperands(self.name, self.dtype, (out, ) + operands, GPUArray, isContiguous)
-		span = resolveSlice(slice, out.size)
-
-		if span.count > 0:
-			self.run(out, operands, span, args)
-
-	def run(self, out, operands, span, args):
-		raise NotImplementedError
 
 
 class CompiledKernel(Kernel):
@@ -124,10 +116,10 @@ class NumpyKernel(Kernel):
 		ctype = self.computeType
 		values = [flat(operand).astype(ctype) for operand in operands]
 
+		# overflow to inf (also on the float16 store) and NaN are results here, not events to warn of
 		with np.errstate(all="ignore"):
-			result = self.formula(NumpyMath, *values, *(ctype(arg) for arg in args))
-
-		flat(out)[...] = result.astype(self.dtype)
+			result = self.formula(NumpyMath(ctype), *values, *(ctype(arg) for arg in args))
+			flat(out)[...] = result.astype(self.dtype)
 
 
 @functools.lru_cache(maxsize=None)

@@ -72,6 +72,8 @@ class GPUArray:
 			if allocator is None:
 				gpudata = np.empty(shape, dtype=dtype)
 			else:
+				if not callable(allocator):
+					raise TypeError("allocator must be None or a callable (e.g. gpuarray.memoryPool), got %r" % (allocator, ))
 				raw = allocator(nbytes)
 				if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.nbytes < nbytes:
 					raise TypeError("allocator must return a uint8 host buffer of %d bytes (a CPU memory pool's allocate)" % nbytes)
@@ -235,8 +237,23 @@ def copy(dest, source, allocator=None):
 	if dest.size != source.size or dest.dtype != source.dtype:
 		raise ValueError("copy: %s %s into %s %s" % (source.shape, source.dtype, dest.shape, dest.dtype))
 
-	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
+	if dest.ptr != source.ptr:
+		_copyInto(dest, source)
 	return dest
+
+
+def _copyInto(dest, source):
+	disjoint = dest.ptr + dest.nbytes <= source.ptr or source.ptr + source.nbytes <= dest.ptr
+
+	if disjoint and isContiguous(dest) and isContiguous(source):
+		from PuzzleLib.CPU.ElementWise import copyBytes    # the kernel library imports this module
+		copyFunction = copyBytes()
+
+		if copyFunction is not None:
+			copyFunction(dest.ptr, source.ptr, dest.nbytes)
+			return
+
+	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
 
 
 def dtypesSupported():

@@ -4,16 +4,29 @@ The cache key hashes the source, the flags, the compiler's version and the CPU (
 built for -march=native, so a cache shared between machines must not mix them up). A library is
 written under a temporary name and renamed into place, and its SHA-256 is kept beside it: a
 truncated or corrupt file, or a half-written one from a killed process, is never loaded; it is
-rebuilt. Where the cache cannot be written the library is built in a private temporary folder.
+rebuilt. Where the cache cannot be written the library is built in a private temporary folder,
+removed when the process exits. Processes that find no valid library take an exclusive lock
+(flock on <stem>.lock) to build it, so one builds and the others load its result; the lock
+holder also removes temporary files that a killed build left behind.
 """
 
-import ctypes, hashlib, os, shutil, subprocess, sys, tempfile, threading
+import atexit, contextlib, ctypes, glob, hashlib, os, shutil, subprocess, sys, tempfile, threading
+
+try:
+	import fcntl
+except ImportError:          # not POSIX: builds are still atomic renames, just not serialised
+	fcntl = None
 
 from PuzzleLib import Config
 
 
-# Never -ffast-math: it breaks NaN handling and sets flush-to-zero for the whole process.
-FLAGS = ("-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fPIC", "-shared", "-std=gnu11")
+# Never -ffast-math: it breaks NaN handling and sets flush-to-zero for the whole process. Of its
+# parts only these two are taken, which change no result: math functions do not set errno (so
+# they can be vectorized), and nothing reads floating-point exception flags (so both sides of a
+# select can be computed, which is what lets the branch-free loops vectorize).
+FLAGS = (
+	"-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared", "-std=gnu11"
+)
 LIBS = ("-lmvec", "-lm")
 
 
@@ -119,7 +132,31 @@ def _privateDir():
 	global _private
 	if _private is None:
 		_private = tempfile.mkdtemp(prefix="PuzzleLib-kernels-")
+		atexit.register(shutil.rmtree, _private, ignore_errors=True)    # a loaded library may be unlinked
 	return _private
+
+
+@contextlib.contextmanager
+def _buildLock(folder, stem):
+	"""Held while one process checks and builds a library in folder; OSError where it cannot be taken."""
+	fd = os.open(os.path.join(folder, stem + ".lock"), os.O_RDWR | os.O_CREAT, 0o666)
+	try:
+		if fcntl is not None:
+			fcntl.flock(fd, fcntl.LOCK_EX)
+		yield
+	finally:
+		os.close(fd)                    # closing releases the lock (as does a process's death)
+
+
+def _removeStale(folder, stem):
+	"""Temporary files of builds that died midway; only the lock holder builds, so none is live."""
+	if fcntl is None:
+		return
+
+	for pattern in (".*.c", ".*.so", ".*.sha256"):
+		for path in glob.glob(os.path.join(glob.escape(folder), glob.escape(stem) + pattern)):
+			with contextlib.suppress(OSError):
+				os.unlink(path)
 
 
 def load(source, cc, warn):
@@ -133,19 +170,32 @@ def load(source, cc, warn):
 		folder = cacheDir()
 		libPath, digestPath = os.path.join(folder, stem + ".so"), os.path.join(folder, stem + ".sha256")
 
-		if os.path.exists(libPath):
+		corrupt = os.path.exists(libPath)
+		if corrupt:                             # the common case, which a read-only cache allows too
 			lib = _loadVerified(libPath, digestPath)
 			if lib is not None:
 				return lib
 
-			warn("cached kernel library %s is corrupt or incomplete: rebuilding it" % libPath)
-
 		try:
 			os.makedirs(folder, exist_ok=True)
-			libPath, _ = _buildInto(folder, stem, cc, source)
+
+			with _buildLock(folder, stem):
+				corrupt = os.path.exists(libPath)
+				if corrupt:                     # again: another process may have built it meanwhile
+					lib = _loadVerified(libPath, digestPath)
+					if lib is not None:
+						return lib
+
+					warn("cached kernel library %s is corrupt or incomplete: rebuilding it" % libPath)
+					corrupt = False             # said
+
+				_removeStale(folder, stem)
+				libPath, _ = _buildInto(folder, stem, cc, source)
 
 		except OSError as e:
-			warn("kernel cache %s is not writable (%s): building in a temporary folder" % (folder, e))
+			warn("kernel cache %s is not writable (%s)%s: building in a temporary folder" % (
+				folder, e, "; its library %s is corrupt or incomplete" % libPath if corrupt else ""
+			))
 			libPath, _ = _buildInto(_privateDir(), stem, cc, source)
 
 		return ctypes.CDLL(libPath)

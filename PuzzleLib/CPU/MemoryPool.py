@@ -41,7 +41,10 @@ class _Block:
 
 class MemoryPool:
 	def __init__(self, maxHeldBytes=4 << 30):
-		self.maxHeldBytes = maxHeldBytes
+		if isinstance(maxHeldBytes, bool) or not isinstance(maxHeldBytes, (int, np.integer)) or maxHeldBytes < 0:
+			raise ValueError("maxHeldBytes must be a byte count >= 0, got %r" % (maxHeldBytes, ))
+
+		self.maxHeldBytes = int(maxHeldBytes)
 		self._held = {}                 # raw buffer size -> freed buffers of that size
 		self._lock = threading.Lock()
 		self.heldBytes = 0
@@ -67,7 +70,12 @@ class MemoryPool:
 				self.heldBytes -= size
 
 		if raw is None:
-			raw = np.empty(size, dtype=np.uint8)
+			try:
+				raw = np.empty(size, dtype=np.uint8)
+			except BaseException:       # MemoryError: no block came to be, so none is active
+				with self._lock:
+					self.activeBlocks -= 1
+				raise
 
 		return np.asarray(_Block(self, raw, nbytes))
 

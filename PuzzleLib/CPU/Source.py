@@ -6,6 +6,8 @@ One translation unit holds every activation x direction x dtype. Each kernel wal
 stepped slices.
 """
 
+import os
+
 import numpy as np
 
 from PuzzleLib.Kernels.Activations import TABLE, DIRECTIONS
@@ -19,6 +21,12 @@ DTYPES = tuple(STORAGE_CTYPE)
 
 # below this many elements a thread team costs more than it saves
 PARALLEL_MIN = 1 << 15
+
+# float math that inlines into the vectorized loops (see inline_math.c); the rest is libmvec's
+INLINE_FUNCTIONS = {"float": {"exp": "pz_expf"}, "double": {}}
+
+with open(os.path.join(os.path.dirname(__file__), "inline_math.c")) as _file:
+	INLINE_MATH = _file.read()
 
 PRELUDE = """\
 #include <stdint.h>
@@ -49,7 +57,8 @@ def kernelSource(spec, direction, dtype):
 	def loop(pragma, index):
 		body = elementBody(
 			spec, direction, ctype,
-			load=lambda k: "(%s)in%d[%s]" % (ctype, k, index), store=lambda expr: "out[%s] = (%s)%s;" % (index, storage, expr)
+			load=lambda k: "(%s)in%d[%s]" % (ctype, k, index), store=lambda expr: "out[%s] = (%s)%s;" % (index, storage, expr),
+			functions=INLINE_FUNCTIONS[ctype]
 		)
 		return [
 			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
@@ -65,9 +74,28 @@ def kernelSource(spec, direction, dtype):
 	)
 
 
+# gpuarray.copy and the slice pass-through: memcpy split over the cores, as the kernels are
+COPY_SOURCE = """\
+#include <string.h>
+#include <omp.h>
+
+void copy_bytes(char *dst, const char *src, int64_t nbytes)
+{
+	#pragma omp parallel if(nbytes >= %d)
+	{
+		const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
+		const int64_t chunk = (nbytes / threads + 63) & ~(int64_t)63;
+		const int64_t begin = thread * chunk < nbytes ? thread * chunk : nbytes;
+		const int64_t end = begin + chunk < nbytes ? begin + chunk : nbytes;
+		memcpy(dst + begin, src + begin, end - begin);
+	}
+}
+""" % (PARALLEL_MIN * 4)
+
+
 def librarySource():
 	kernels = [
 		kernelSource(spec, direction, dtype)
 		for spec in TABLE.values() for direction in DIRECTIONS for dtype in DTYPES
 	]
-	return PRELUDE + "\n" + "\n".join(kernels)
+	return PRELUDE + "\n" + INLINE_MATH + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)

@@ -13,15 +13,33 @@ import numpy as np
 
 
 class NumpyMath:
-	"""Evaluates a formula on numpy arrays of the compute type (float32 or float64)."""
+	"""Evaluates a formula on numpy arrays of the compute type (float32 or float64).
+
+	numpy's own float32 exp is off by up to ~2.4 ulp, so float32 transcendental functions are
+	evaluated in float64 and rounded once: the fallback path is then at least as exact as the
+	compiled kernels.
+	"""
 
 	select = staticmethod(np.where)
 	isnan = staticmethod(np.isnan)
 	abs = staticmethod(np.abs)
-	exp = staticmethod(np.exp)
-	expm1 = staticmethod(np.expm1)
-	log1p = staticmethod(np.log1p)
-	tanh = staticmethod(np.tanh)
+
+	def __init__(self, dtype):
+		self.dtype = np.dtype(dtype)
+		self.epsilon = float(np.finfo(dtype).epsneg)     # half an ulp of 1: the unit roundoff
+
+	def _rounded(self, function, value):
+		return function(np.asarray(value, dtype=np.float64)).astype(self.dtype)
+
+	def exp(self, value): return self._rounded(np.exp, value)
+	def expm1(self, value): return self._rounded(np.expm1, value)
+	def log1p(self, value): return self._rounded(np.log1p, value)
+	def tanh(self, value): return self._rounded(np.tanh, value)
+
+
+# operators that make a condition, kept inline in the select that uses them; every other
+# operation is bound to a temporary of the compute type, so shared subexpressions are written once
+CONDITIONS = {"<", "<=", ">", ">=", "==", "!=", "&&", "||"}
 
 
 class CValue:
@@ -37,7 +55,8 @@ class CValue:
 		if swapped:
 			left, right = right, left
 
-		return CValue(self.math, "(%s %s %s)" % (left, op, right))
+		code = "(%s %s %s)" % (left, op, right)
+		return CValue(self.math, code) if op in CONDITIONS else self.math.bind(code)
 
 	def __add__(self, other): return self._binary("+", other)
 	def __radd__(self, other): return self._binary("+", other, swapped=True)
@@ -47,7 +66,7 @@ class CValue:
 	def __rmul__(self, other): return self._binary("*", other, swapped=True)
 	def __truediv__(self, other): return self._binary("/", other)
 	def __rtruediv__(self, other): return self._binary("/", other, swapped=True)
-	def __neg__(self): return CValue(self.math, "(-%s)" % self.code)
+	def __neg__(self): return self.math.bind("-%s" % self.code)
 
 	def __lt__(self, other): return self._binary("<", other)
 	def __le__(self, other): return self._binary("<=", other)
@@ -67,9 +86,13 @@ class CValue:
 class CMath:
 	"""Records a formula as C statements over the compute type `ctype` ("float" or "double")."""
 
-	def __init__(self, ctype, prefix="t"):
+	def __init__(self, ctype, prefix="t", functions=None):
+		"""functions maps a math function's name ("exp") to the C function a backend wants called
+		instead of the C library's (expf/exp)."""
 		assert ctype in ("float", "double")
 		self.ctype, self.prefix = ctype, prefix
+		self.epsilon = 2.0**-24 if ctype == "float" else 2.0**-53
+		self.functions = functions or {}
 		self.statements = []
 
 	def operand(self, value):
@@ -90,8 +113,8 @@ class CMath:
 		return CValue(self, name)
 
 	def call(self, function, value):
-		suffix = "f" if self.ctype == "float" else ""
-		return self.bind("%s%s(%s)" % (function, suffix, self.operand(value)))
+		name = self.functions.get(function) or function + ("f" if self.ctype == "float" else "")
+		return self.bind("%s(%s)" % (name, self.operand(value)))
 
 	def select(self, cond, ifTrue, ifFalse):
 		return self.bind("%s ? %s : %s" % (self.operand(cond), self.operand(ifTrue), self.operand(ifFalse)))
@@ -110,11 +133,11 @@ class CMath:
 MATH_FUNCTIONS = ("fabs", "exp", "expm1", "log1p", "tanh")
 
 
-def cFormula(formula, ctype, operands, prefix="t"):
+def cFormula(formula, ctype, operands, prefix="t", functions=None):
 	"""Renders `formula(m, *operands)` into (statements, result expression) of C over ctype.
 
 	`operands` are the C names the formula's arguments are bound to, in order.
 	"""
-	math = CMath(ctype, prefix)
+	math = CMath(ctype, prefix, functions)
 	result = formula(math, *(math.symbol(name) for name in operands))
 	return math.statements, math.operand(result)
