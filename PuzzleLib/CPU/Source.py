@@ -16,7 +16,11 @@ from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
 
 
-STORAGE_CTYPE = {np.dtype(np.float16): "_Float16", np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+STORAGE_CTYPE = {np.dtype(np.float16): "uint16_t", np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+# how an element is widened to the compute type and narrowed back (float16 through inline_math.c)
+LOAD = {np.dtype(np.float16): "pz_half_to_float(%s)", np.dtype(np.float32): "%s", np.dtype(np.float64): "%s"}
+STORE = {np.dtype(np.float16): "pz_float_to_half(%s)", np.dtype(np.float32): "%s", np.dtype(np.float64): "%s"}
 DTYPES = tuple(STORAGE_CTYPE)
 
 # below this many elements a thread team costs more than it saves
@@ -52,12 +56,13 @@ def kernelSignature(spec, direction, dtype):
 
 
 def kernelSource(spec, direction, dtype):
-	storage, ctype = STORAGE_CTYPE[dtype], COMPUTE_CTYPE[dtype]
+	ctype = COMPUTE_CTYPE[dtype]
 
 	def loop(pragma, index):
 		body = elementBody(
 			spec, direction, ctype,
-			load=lambda k: "(%s)in%d[%s]" % (ctype, k, index), store=lambda expr: "out[%s] = (%s)%s;" % (index, storage, expr),
+			load=lambda k: LOAD[dtype] % ("in%d[%s]" % (k, index)),
+			store=lambda expr: "out[%s] = %s;" % (index, STORE[dtype] % expr),
 			functions=INLINE_FUNCTIONS[ctype]
 		)
 		return [
