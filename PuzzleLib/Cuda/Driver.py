@@ -22,7 +22,10 @@ def initialise(deviceIdx):
 	except ImportError as e:
 		if "libcuda" in str(e):
 			raise Config.ConfigError("no NVIDIA driver: %s" % e) from None
-		raise Config.ConfigError("pycuda is not installed (pip install .[cuda]): %s" % e) from None
+		if isinstance(e, ModuleNotFoundError) and e.name == "pycuda":
+			raise Config.ConfigError("pycuda is not installed (pip install .[cuda]): %s" % e) from None
+		# e.g. a pycuda built against a newer CUDA than the driver ("undefined symbol ..._v2")
+		raise Config.ConfigError("pycuda is installed but does not import: %s" % e) from None
 
 	try:
 		drv.init()

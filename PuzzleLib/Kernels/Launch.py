@@ -4,6 +4,9 @@ from collections import namedtuple
 
 import numpy as np
 
+from PuzzleLib.Kernels.Activations import DIRECTIONS, checkArgs
+from PuzzleLib.Kernels.Codegen import kernelName
+
 
 # dtype -> the C type the math is computed in: float16 computes in float32 and rounds once
 COMPUTE_CTYPE = {
@@ -20,6 +23,9 @@ class KernelError(ValueError):
 
 
 def kernelDtype(dtype):
+	if dtype is None:                # np.dtype(None) would silently mean float64
+		raise KernelError("kernel dtype must be a numpy float dtype, got None")
+
 	try:
 		dtype = np.dtype(dtype)
 	except TypeError:
@@ -78,3 +84,62 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 
 		if not contiguous(ary):
 			raise KernelError("%s kernel: operand %d is not C-contiguous" % (name, index))
+
+
+class ElementwiseKernel:
+	"""ker(out, *operands, *args, slice=None): out[i] = f(operands[i]) for i in the flat slice.
+
+	Elements outside the slice are not touched. The checks every backend makes before a kernel
+	runs live here once; a backend subclass names its array type and contiguity test and
+	implements run(out, operands, span, args), which is called only when the slice selects at
+	least one element, with args already validated floats.
+	"""
+
+	arrayType = None                 # the backend's GPUArray class
+	isContiguous = None              # staticmethod(ary -> bool)
+
+	def __init__(self, spec, direction, dtype):
+		self.spec, self.direction, self.dtype = spec, direction, dtype
+		self.name = kernelName(spec, direction, SHORT_NAME[dtype])
+		self.nOperands = len(DIRECTIONS[direction])
+		self.checkedArgs = {}
+
+	# a model calls a kernel with the same few args over and over: validate each set once
+	CHECKED_ARGS_KEPT = 64
+
+	def __call__(self, out, *operandsAndArgs, slice=None):
+		operands, args = operandsAndArgs[:self.nOperands], operandsAndArgs[self.nOperands:]
+		if len(operands) != self.nOperands:
+			raise KernelError("%s kernel takes %d array(s) after the output, got %d" % (
+				self.name, self.nOperands, len(operands)
+			))
+
+		if args or self.spec.params:
+			args = self.checkArgs(args)
+
+		checkOperands(self.name, self.dtype, (out, ) + operands, self.arrayType, self.isContiguous)
+		span = resolveSlice(slice, out.size)
+
+		if span.count > 0:
+			self.run(out, operands, span, args)
+
+	def checkArgs(self, args):
+		# the types are in the key because True == 1.0 == 1 hash alike and a bool is refused
+		key = (args, tuple(map(type, args)))
+		try:
+			return self.checkedArgs[key]
+		except (KeyError, TypeError):        # TypeError: an unhashable arg, which checkArgs refuses
+			pass
+
+		try:
+			checked = checkArgs(self.spec, args)
+		except ValueError as e:
+			raise KernelError("%s kernel: %s" % (self.name, e)) from None
+
+		if len(self.checkedArgs) >= self.CHECKED_ARGS_KEPT:
+			self.checkedArgs.clear()
+		self.checkedArgs[key] = checked
+		return checked
+
+	def run(self, out, operands, span, args):
+		raise NotImplementedError

@@ -1,0 +1,127 @@
+"""The CUDA backend's arrays: pycuda's GPUArray itself, a pooled allocator and the facade's helpers.
+
+Imported only when the cuda backend is chosen (it imports pycuda and needs a device).
+"""
+
+import atexit
+
+import numpy as np
+
+from PuzzleLib import Config
+from PuzzleLib.Cuda import Driver
+
+Driver.initialise(Config.deviceIdx)    # done already by the backend's selection; a no-op then
+
+import pycuda.driver as drv                                   # noqa: E402
+from pycuda import gpuarray as _pycudaArrays                  # noqa: E402
+from pycuda.gpuarray import GPUArray                          # noqa: E402
+from pycuda.tools import DeviceMemoryPool                     # noqa: E402
+
+
+class MemoryPool(DeviceMemoryPool):
+	"""pycuda's device memory pool, callable as scripts use it (allocator=memoryPool), with the
+	CPU pool's names beside pycuda's (free_held, held_blocks, active_blocks)."""
+
+	__call__ = DeviceMemoryPool.allocate
+
+	def freeHeld(self):
+		"""Returns every held block to the device."""
+		self.free_held()
+
+	@property
+	def heldBytes(self):
+		"""Device bytes the pool holds for reuse.
+
+		pycuda counts the bin sizes it manages and the sizes its live blocks asked for, not the
+		held bins, so while blocks are held this also counts the rounding slack of live ones.
+		"""
+		return self.managed_bytes - self.active_bytes if self.held_blocks > 0 else 0
+
+	@property
+	def heldBlocks(self):
+		return self.held_blocks
+
+	@property
+	def activeBlocks(self):
+		return self.active_blocks
+
+
+memoryPool = MemoryPool()
+
+# atexit runs last-registered first: held blocks go back before Driver pops the context
+atexit.register(memoryPool.free_held)
+
+
+def _allocator(allocator):
+	return drv.mem_alloc if allocator is None else allocator
+
+
+def _checkHost(ary):
+	if isinstance(ary, GPUArray):
+		raise TypeError("to_gpu takes a host numpy array; this is already a GPUArray")
+	if not isinstance(ary, np.ndarray):
+		raise TypeError("to_gpu takes a numpy ndarray, got %s" % type(ary).__name__)
+	if ary.dtype.kind not in "biuf":
+		raise TypeError("arrays hold booleans, integers or floats, not %s" % ary.dtype)
+
+
+def to_gpu(ary, allocator=None):
+	"""A C-contiguous device copy of a host array (as the CPU backend's, whatever ary's order)."""
+	_checkHost(ary)
+	return _pycudaArrays.to_gpu(np.ascontiguousarray(ary), allocator=_allocator(allocator))
+
+
+def empty(shape, dtype=np.float32, allocator=None):
+	return GPUArray(shape, dtype, allocator=_allocator(allocator))
+
+
+def zeros(shape, dtype=np.float32, allocator=None):
+	ary = GPUArray(shape, dtype, allocator=_allocator(allocator))
+	if ary.size > 0:
+		drv.memset_d8(ary.gpudata, 0, ary.nbytes)    # all-zero bytes are 0 in every dtype here
+	return ary
+
+
+def copy(dest, source, allocator=None):
+	"""Copies source into dest on the device; with dest None, into a new array. Returns dest."""
+	if not isinstance(source, GPUArray):
+		raise TypeError("copy takes GPUArrays, got source %s" % type(source).__name__)
+
+	if dest is None:
+		dest = GPUArray(source.shape, source.dtype, allocator=_allocator(allocator))
+
+	if not isinstance(dest, GPUArray):
+		raise TypeError("copy takes GPUArrays, got dest %s" % type(dest).__name__)
+	if dest.size != source.size or dest.dtype != source.dtype:
+		raise ValueError("copy: %s %s into %s %s" % (source.shape, source.dtype, dest.shape, dest.dtype))
+
+	if source.size == 0 or dest.ptr == source.ptr and dest.strides == source.strides:
+		return dest
+
+	if isContiguous(dest) and isContiguous(source):
+		drv.memcpy_dtod(dest.gpudata, source.gpudata, source.nbytes)
+	elif dest.shape == source.shape:
+		dest.set(source)          # pycuda copies strided device arrays itself
+	else:
+		raise ValueError("copy: a non-contiguous array copies only into one of its shape, not %s into %s" % (
+			source.shape, dest.shape
+		))
+
+	return dest
+
+
+def dtypesSupported():
+	return [(np.float32, 1e-5), (np.float16, 1e-2), (np.float64, 1e-8)]
+
+
+def isContiguous(ary):
+	return ary.flags.c_contiguous
+
+
+def getDeviceName():
+	return Driver.device.name()
+
+
+def synchronize():
+	"""Waits for the device to finish all work (kernels are launched asynchronously)."""
+	drv.Context.synchronize()

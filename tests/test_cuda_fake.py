@@ -1,0 +1,389 @@
+"""The CUDA backend's Python side on a fake pycuda (tests/fakepycuda.py), without a GPU.
+
+What reaches pycuda is checked: the module text SourceModule compiles (exactly Source's, which
+test_cuda_source compiled with nvcc), its options, the prepared argument formats against the C
+signatures, and each launch's variant, pointers, counts and grid. With the host emulation the
+generated kernels run (serially, compiled as C++) and are compared with the references, so
+slices, tails, alignment and float16 rounding are checked end to end. Not checked here: the GPU
+itself, nvcc's math library, and real pycuda (see the cuda-backend cases of the other tests).
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import fakepycuda
+import reference
+from PuzzleLib import Config
+from PuzzleLib.Cuda import Source
+from PuzzleLib.Kernels.Activations import DIRECTIONS, TABLE
+from PuzzleLib.Kernels.Launch import KernelError
+
+
+ARGS = {"leakyRelu": (0.2, ), "elu": (0.5, ), "clip": (-1.5, 2.25)}
+
+
+@pytest.fixture
+def cuda(monkeypatch):
+	fake, GPUArray, ElementWise = fakepycuda.loadBackend(monkeypatch)
+	return fake, GPUArray, ElementWise
+
+
+@pytest.fixture(scope="module")
+def prebuilt():
+	"""Host builds of every module, one compile per dtype (the modules are the same texts)."""
+	if fakepycuda.hostCompiler() is None:
+		pytest.skip("no host C++ compiler (g++) to emulate the kernels with")
+
+	for dtype in Source.DTYPES:
+		fakepycuda.builder().prebuild(Source.checkSource(dtype), [
+			Source.moduleSource(spec, dtype, variant) for spec in TABLE.values() for variant in Source.VARIANTS
+		])
+
+
+@pytest.fixture
+def emulated(monkeypatch, prebuilt):
+	fake, GPUArray, ElementWise = fakepycuda.loadBackend(monkeypatch, emulate=True)
+	return fake, GPUArray, ElementWise
+
+
+# {{{ what reaches pycuda
+
+def test_source_module_gets_exactly_the_checked_text(cuda):
+	fake, _, ElementWise = cuda
+
+	for spec in TABLE.values():
+		for dtype in Source.DTYPES:
+			for direction in DIRECTIONS:
+				ElementWise.kernel(spec, direction, dtype)
+
+	created = fake.compiler.SourceModule.created
+	assert len(created) == len(TABLE) * len(Source.DTYPES) * len(Source.VARIANTS)   # both directions share a module
+
+	texts = {module.source for module in created}
+	assert texts == {
+		Source.moduleSource(spec, dtype, variant)
+		for spec in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS
+	}
+	for module in created:
+		assert module.no_extern_c is True and module.options == list(Source.NVCC_OPTIONS)
+
+
+def test_functions_are_prepared_once_with_formats_that_match_their_signatures(cuda):
+	fake, _, ElementWise = cuda
+	spec = TABLE["clip"]
+
+	for dtype in Source.DTYPES:
+		for direction in DIRECTIONS:
+			ker = ElementWise.kernel(spec, direction, dtype)
+			assert ker is ElementWise.kernel(spec, direction, dtype)
+			for variant, function in ker.functions.items():
+				# the fake's prepare refuses a format that does not match the C parameters
+				assert function.arg_format == Source.argFormat(spec, direction, dtype, variant)
+				assert function.name == Source.kernelName(spec, direction, dtype, variant)
+
+
+def _launches(ker):
+	return [(variant, call) for variant, function in ker.functions.items() for call in function.calls]
+
+
+def test_launch_variant_pointers_and_counts(cuda):
+	fake, GPUArray, ElementWise = cuda
+	ker = ElementWise.kernel(TABLE["leakyRelu"], "forward", np.dtype(np.float32))
+
+	x = GPUArray.to_gpu(np.arange(1003, dtype=np.float32))
+	out = GPUArray.empty((1003, ), dtype=np.float32)
+
+	ker(out, x, 0.5)
+	(variant, (grid, block, args)), = _launches(ker)
+	assert variant == "vector" and block == (256, 1, 1) and grid == (1, 1)
+	assert args[:2] == (out.ptr, x.ptr) and args[2:] == (1003, 0.5)
+	assert type(args[3]) is float
+
+	ker.functions["vector"].calls.clear()
+	ker(out, x, 0.5, slice=slice(1, None, 3))
+	(variant, (grid, block, args)), = _launches(ker)
+	assert variant == "strided" and args == (out.ptr, x.ptr, 1, 3, 334, 0.5)
+
+	ker.functions["strided"].calls.clear()
+	misaligned = x.at(4, (1000, ))
+	ker(out.at(0, (1000, )), misaligned, 0.5)
+	(variant, (_, _, args)), = _launches(ker)
+	assert variant == "strided" and args[1] == x.ptr + 4 and args[2:] == (0, 1, 1000, 0.5)
+
+
+def test_nothing_is_launched_for_an_empty_slice_or_a_refused_call(cuda):
+	fake, GPUArray, ElementWise = cuda
+	ker = ElementWise.kernel(TABLE["sigmoid"], "backward", np.dtype(np.float16))
+	a = GPUArray.zeros((64, ), dtype=np.float16)
+
+	ker(a, a, a, slice=slice(10, 10))
+	with pytest.raises(KernelError):
+		ker(a, a, GPUArray.zeros((64, ), dtype=np.float32))
+	with pytest.raises(KernelError):
+		ker(a, a, a, 1.0)
+	with pytest.raises(KernelError):
+		ker(a, a, np.zeros(64, dtype=np.float16))
+
+	assert _launches(ker) == []
+
+# }}}
+
+
+# {{{ the kernels, emulated
+
+def _inputs(dtype, n, seed=0):
+	rng = np.random.default_rng(seed)
+	values = rng.standard_normal(n) * 6
+	specials = [0.0, -0.0, math.inf, -math.inf, math.nan, 1e-30, 30.0, -30.0, 100.0, -100.0]
+	values[:len(specials)] = specials[:n]
+	with np.errstate(over="ignore"):
+		return rng.permutation(values).astype(dtype)
+
+
+def _check(got, before, expected, slc, context):
+	inside = np.zeros(got.size, dtype=bool)
+	inside[slc if slc is not None else slice(None)] = True
+
+	reference.assertClose(got[inside], expected[inside], context)
+	assert got[~inside].tobytes() == before[~inside].tobytes(), "%s: wrote outside the slice" % context
+
+
+def _backwardReference(name, dy, y, args):
+	if name != "tanh":
+		return reference.backward(name, dy, y, args)
+
+	# reference.backward's 1 - y*y cancels even in long double for y within 1e-9 of 1, which
+	# these inputs reach; (1 - y)(1 + y) is exact there in wide floats
+	wide = reference.wideType(y.dtype)
+	y, dy = y.astype(wide), dy.astype(wide)
+	with np.errstate(invalid="ignore"):
+		return dy * (1 - y) * (1 + y)
+
+
+# sizes around the vector width and the block, offsets that misalign, and slices of every kind
+LAYOUTS = [
+	(1, 0, None), (7, 0, None), (1003, 0, None), (1003, 2, None), (1003, 8, None),
+	(1003, 0, slice(16, 997)), (1003, 0, slice(5, None, 3)), (1003, 0, slice(None, None, -2)), (1003, 0, slice(-7, 3, -5))
+]
+
+
+@pytest.mark.parametrize("dtype", [dtype.name for dtype in Source.DTYPES])
+@pytest.mark.parametrize("name", list(TABLE))
+def test_emulated_kernels_match_the_references(emulated, name, dtype):
+	fake, GPUArray, ElementWise = emulated
+	dtype, spec = np.dtype(dtype), TABLE[name]
+	args = ARGS.get(name, ())
+	forward, backward = ElementWise.kernel(spec, "forward", dtype), ElementWise.kernel(spec, "backward", dtype)
+	variants = set()
+
+	for n, offset, slc in LAYOUTS:
+		if offset % dtype.itemsize:
+			continue
+
+		context = "%s %s n=%d offset=%d slice=%s" % (name, dtype, n, offset, slc)
+		x = _inputs(dtype, n)
+		before = _inputs(dtype, n, seed=1)
+
+		def device(host):
+			buffer = GPUArray.to_gpu(np.concatenate([np.zeros(offset // dtype.itemsize, dtype), host]))
+			return buffer.at(offset, (n, )), buffer
+
+		(xd, _), (outd, _) = device(x), device(before)
+		forward(outd, xd, *args, slice=slc)
+		y = outd.get()
+		_check(y, before, reference.forward(name, x, args), slc, "forward " + context)
+
+		dy = _inputs(dtype, n, seed=2)
+		(dyd, _), (yd, _), (gradd, _) = device(dy), device(y), device(before)
+		backward(gradd, dyd, yd, *args, slice=slc)
+		_check(gradd.get(), before, _backwardReference(name, dy, y, args), slc, "backward " + context)
+
+		variants |= {variant for variant, _ in _launches(forward)}
+
+	assert variants == {"vector", "strided"}
+
+
+def test_the_emulators_half_conversions_are_numpys(prebuilt):
+	import ctypes
+	lib = fakepycuda.builder().build("#include <cuda_fp16.h>\n")
+	toFloat, toHalf = lib.fake_half_to_float, lib.fake_float_to_half_rn
+	toFloat.argtypes, toFloat.restype = [ctypes.c_ushort], ctypes.c_float
+	toHalf.argtypes, toHalf.restype = [ctypes.c_float], ctypes.c_ushort
+
+	halves = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+	widened = np.array([toFloat(int(bits)) for bits in halves.view(np.uint16)], dtype=np.float32)
+	assert np.array_equal(widened, halves.astype(np.float32), equal_nan=True)
+
+	# every half, the midpoints between neighbours (ties go to even) and a step either side of them
+	finite = np.sort(halves[np.isfinite(halves)].astype(np.float32))
+	midpoints = (finite[:-1].astype(np.float64) + finite[1:]) / 2
+	floats = np.concatenate([finite, midpoints.astype(np.float32), np.nextafter(midpoints.astype(np.float32), 0),
+		np.nextafter(midpoints.astype(np.float32), np.inf), np.float32([65520, 65519.99, 1e30, -1e30, np.inf, -np.inf])])
+	with np.errstate(over="ignore"):
+		expected = floats.astype(np.float16)
+	got = np.array([toHalf(float(value)) for value in floats], dtype=np.uint16).view(np.float16)
+	assert np.array_equal(got.view(np.uint16), expected.view(np.uint16))
+	assert np.isnan(np.array([toHalf(math.nan)], dtype=np.uint16).view(np.float16)[0])
+
+
+def test_emulated_inplace_calls(emulated):
+	fake, GPUArray, ElementWise = emulated
+	dtype = np.dtype(np.float16)
+	x = _inputs(dtype, 1000)
+	data = GPUArray.to_gpu(x)
+
+	ElementWise.kernel(TABLE["tanh"], "forward", dtype)(data, data)
+	reference.assertClose(data.get(), reference.forward("tanh", x), "inplace tanh")
+
+# }}}
+
+
+# {{{ arrays and the pool
+
+def test_pool_is_an_allocator_with_both_spellings(cuda):
+	fake, GPUArray, _ = cuda
+	pool = GPUArray.memoryPool
+
+	assert isinstance(pool, fake.tools.DeviceMemoryPool)
+	a = GPUArray.empty((100, ), dtype=np.float32, allocator=pool)
+	b = GPUArray.to_gpu(np.ones(10, np.float16), allocator=pool)
+	assert pool.active_blocks == pool.activeBlocks == 2 and pool.heldBytes == 0
+
+	del a, b
+	assert pool.heldBlocks == 2 and pool.heldBytes > 0
+	GPUArray.empty((100, ), dtype=np.float32, allocator=pool)        # reuses a held block (then frees it)
+
+	pool.freeHeld()
+	assert pool.held_blocks == 0 and pool.heldBytes == 0
+
+
+def test_arrays_and_helpers(cuda):
+	fake, GPUArray, _ = cuda
+	host = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))
+
+	a = GPUArray.to_gpu(host)
+	assert isinstance(a, fake.gpuarray.GPUArray) and GPUArray.isContiguous(a)     # C order, as on the CPU backend
+	assert np.array_equal(a.get(), host)
+
+	assert np.array_equal(GPUArray.zeros((5, ), dtype=np.float64).get(), np.zeros(5))
+	b = GPUArray.copy(None, a)
+	assert b.ptr != a.ptr and np.array_equal(b.get(), host)
+
+	c = GPUArray.empty((12, ), dtype=np.float32)
+	assert GPUArray.copy(c, a) is c and np.array_equal(c.get(), host.ravel())
+	with pytest.raises(ValueError):
+		GPUArray.copy(GPUArray.empty((5, ), dtype=np.float32), a)
+	with pytest.raises(TypeError):
+		GPUArray.to_gpu([1.0, 2.0])
+
+	assert GPUArray.getDeviceName() == "Fake host GPU 0"
+	assert GPUArray.dtypesSupported() == [(np.float32, 1e-5), (np.float16, 1e-2), (np.float64, 1e-8)]
+	GPUArray.synchronize()
+	assert fake.driver.Context.synchronized == 1
+
+# }}}
+
+
+# {{{ driver errors become ConfigError
+
+@pytest.fixture
+def driver(monkeypatch):
+	from PuzzleLib.Cuda import Driver
+	fake = fakepycuda.install(monkeypatch)
+	monkeypatch.setattr(Driver, "context", None)
+	monkeypatch.setattr(Driver, "device", None)
+	monkeypatch.setattr(Driver.atexit, "register", lambda function: function)
+	return fake, Driver
+
+
+def test_driver_initialises_the_chosen_device(driver):
+	fake, Driver = driver
+	context = Driver.initialise(0)
+	assert context is fake.driver.Context.current and Driver.device.name() == "Fake host GPU 0"
+	assert Driver.initialise(0) is context
+
+
+def test_driver_errors_are_config_errors(driver, monkeypatch):
+	fake, Driver = driver
+
+	def fail(*args):
+		raise fake.driver.Error("cuInit failed: no CUDA-capable device is detected")
+
+	monkeypatch.setattr(fake.driver, "init", fail)
+	with pytest.raises(Config.ConfigError, match="did not initialise"):
+		Driver.initialise(0)
+
+
+def test_device_index_and_count_are_checked(driver, monkeypatch):
+	fake, Driver = driver
+	with pytest.raises(Config.ConfigError, match="deviceIdx=3"):
+		Driver.initialise(3)
+
+	monkeypatch.setattr(fake.driver.Device, "devices", 0)
+	with pytest.raises(Config.ConfigError, match="no CUDA device"):
+		Driver.initialise(0)
+
+
+def test_context_errors_are_config_errors(driver, monkeypatch):
+	fake, Driver = driver
+
+	def fail(self):
+		raise fake.driver.Error("cuDevicePrimaryCtxRetain failed: out of memory")
+
+	monkeypatch.setattr(fake.driver.Device, "retain_primary_context", fail)
+	with pytest.raises(Config.ConfigError, match="device 0 did not initialise"):
+		Driver.initialise(0)
+
+
+def test_missing_driver_library_is_a_config_error(driver, monkeypatch):
+	"""pycuda's extension links libcuda.so.1; without an NVIDIA driver its import fails so."""
+	import importlib.abc, importlib.machinery, sys
+	fake, Driver = driver
+
+	class NoDriver(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+		def find_spec(self, name, path, target=None):
+			return importlib.machinery.ModuleSpec(name, self) if name == "pycuda.driver" else None
+
+		def create_module(self, spec):
+			raise ImportError("libcuda.so.1: cannot open shared object file: No such file or directory")
+
+		def exec_module(self, module):
+			pass
+
+	monkeypatch.delitem(sys.modules, "pycuda.driver")
+	monkeypatch.delattr(fake.pycuda, "driver")
+	monkeypatch.setattr(sys, "meta_path", [NoDriver()] + sys.meta_path)
+
+	with pytest.raises(Config.ConfigError, match="no NVIDIA driver"):
+		Driver.initialise(0)
+
+# }}}
+
+
+def test_missing_pycuda_is_a_config_error(monkeypatch):
+	import sys
+	from PuzzleLib.Cuda import Driver
+
+	class NotInstalled:
+		def find_spec(self, name, path, target=None):
+			if name.split(".")[0] == "pycuda":
+				raise ModuleNotFoundError("No module named 'pycuda'", name="pycuda")
+
+	for name in [name for name in sys.modules if name.split(".")[0] == "pycuda"]:
+		monkeypatch.delitem(sys.modules, name)
+	monkeypatch.setattr(sys, "meta_path", [NotInstalled()] + sys.meta_path)
+	monkeypatch.setattr(Driver, "context", None)
+
+	with pytest.raises(Config.ConfigError, match=r"pycuda is not installed \(pip install"):
+		Driver.initialise(0)
+
+
+def test_a_pycuda_that_fails_to_import_is_a_config_error(driver, monkeypatch):
+	import sys
+	fake, Driver = driver
+	monkeypatch.setitem(sys.modules, "pycuda.driver", None)   # ImportError, not about libcuda or a missing pycuda
+	monkeypatch.delattr(fake.pycuda, "driver")
+	with pytest.raises(Config.ConfigError, match="does not import"):
+		Driver.initialise(0)
