@@ -2,6 +2,8 @@
 
 from enum import Enum
 
+import numpy as np
+
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
@@ -38,7 +40,7 @@ class Activation(Module):
 			raise self.error("inplace must be True or False, got %r" % (inplace, ))
 
 		try:
-			args = spec.defaults if args is not None and not isinstance(args, str) and len(args) == 0 else args
+			args = spec.defaults if isinstance(args, (tuple, list)) and len(args) == 0 else args
 			self.actArgs = checkArgs(spec, args)
 		except (ActivationArgsError, TypeError) as e:
 			raise self.error("args: %s" % e) from None
@@ -67,10 +69,20 @@ class Activation(Module):
 
 		return out
 
+	def _apply(self, factory, source, operands):
+		"""Runs one kernel into a fresh output (or over source when inplace); a KernelError, which
+		only data the checks let through (Config.disableDtypeShapeChecks) can cause, is a ModuleError."""
+		try:
+			kernel = factory(source.dtype)
+			out = self._output(source)
+			kernel(out, *operands, *self.actArgs, slice=self.slc)
+		except KernelError as e:
+			raise self.error(str(e)) from None
+
+		return out
+
 	def updateData(self, data):
-		kernel = self.actFunc(data.dtype)
-		self.data = self._output(data)
-		kernel(self.data, data, *self.actArgs, slice=self.slc)
+		self.data = self._apply(self.actFunc, data, (data, ))
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
 		if self.data is None:
@@ -79,9 +91,7 @@ class Activation(Module):
 		super().backward(grad, updParamGrads, updGrad, scale, momentum)
 
 	def updateGrad(self, grad):
-		kernel = self.actFuncDer(grad.dtype)
-		self.grad = self._output(grad)
-		kernel(self.grad, grad, self.data, *self.actArgs, slice=self.slc)
+		self.grad = self._apply(self.actFuncDer, grad, (grad, self.data))
 
 	def checkGradShape(self, shape):
 		if shape != self.data.shape:
@@ -94,9 +104,4 @@ class Activation(Module):
 		return shape
 
 	def supportedDtypes(self):
-		return tuple(np_dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
-
-
-def np_dtype(dtype):
-	import numpy as np
-	return np.dtype(dtype)
+		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())

@@ -72,10 +72,16 @@ class Module:
 			self.checkDataShape(data.shape)
 			self.checkDataType(data.dtype)
 
+		saved = self.data, self.inData
 		self.data = None
 		self.inData = data
 
-		self.updateData(data)
+		try:
+			self.updateData(data)
+		except BaseException:
+			self.data, self.inData = saved     # a refused or failed pass leaves the module as it was
+			raise
+
 		return self.data
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
@@ -85,10 +91,15 @@ class Module:
 			self.checkGradShape(grad.shape)
 			self.checkGradType(grad.dtype)
 
+		saved = self.grad
 		self.grad = None
 
 		if updGrad:
-			self.updateGrad(grad)
+			try:
+				self.updateGrad(grad)
+			except BaseException:
+				self.grad = saved
+				raise
 
 		if updParamGrads and self.train:
 			self.accGradParams(grad, scale=scale, momentum=momentum)
@@ -97,6 +108,11 @@ class Module:
 		if not isinstance(ary, gpuarray.GPUArray):
 			raise self.error("%s must be a %s.GPUArray (use gpuarray.to_gpu), got %s" % (
 				what, gpuarray.GPUArray.__module__, type(ary).__name__
+			))
+
+		if not gpuarray.isContiguous(ary):
+			raise self.error("%s must be C-contiguous (make a contiguous copy with .copy()), got strides %s" % (
+				what, ary.strides
 			))
 
 	def updateData(self, data):
@@ -165,6 +181,9 @@ class Module:
 		return (np.dtype(np.float32), )
 
 	def calcMode(self, T):
+		if T is None:                # np.dtype(None) would silently mean float64
+			raise self.error("calcMode takes a numpy dtype, got None")
+
 		try:
 			dtype = np.dtype(T)
 		except TypeError:
