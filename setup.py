@@ -9,7 +9,7 @@ setup(
 	long_description_content_type="text/markdown",
 	license="Apache-2.0",
 	packages=find_packages(include=["PuzzleLib", "PuzzleLib.*"]),
-	package_data={"PuzzleLib.CPU": ["*.c"]},
+	package_data={"PuzzleLib.CPU": ["*.c"], "PuzzleLib.Kernels": ["*.h"]},
 	python_requires=">=3.9",
 	install_requires=["numpy>=1.22"],
 	extras_require={

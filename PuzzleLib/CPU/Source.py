@@ -11,14 +11,14 @@ import os
 import numpy as np
 
 from PuzzleLib.Kernels.Activations import TABLE, DIRECTIONS
-from PuzzleLib.Kernels.Codegen import elementBody, kernelName, paramNames
+from PuzzleLib.Kernels.Codegen import INLINE_MATH, elementBody, kernelName, paramNames
 from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
 
 
 STORAGE_CTYPE = {np.dtype(np.float16): "uint16_t", np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
-# how an element is widened to the compute type and narrowed back (float16 through inline_math.c)
+# how an element is widened to the compute type and narrowed back (float16 through half_float.c)
 LOAD = {np.dtype(np.float16): "pz_half_to_float(%s)", np.dtype(np.float32): "%s", np.dtype(np.float64): "%s"}
 STORE = {np.dtype(np.float16): "pz_float_to_half(%s)", np.dtype(np.float32): "%s", np.dtype(np.float64): "%s"}
 DTYPES = tuple(STORAGE_CTYPE)
@@ -26,11 +26,8 @@ DTYPES = tuple(STORAGE_CTYPE)
 # below this many elements a thread team costs more than it saves
 PARALLEL_MIN = 1 << 15
 
-# float math that inlines into the vectorized loops (see inline_math.c); the rest is libmvec's
-INLINE_FUNCTIONS = {"float": {"exp": "pz_expf"}, "double": {}}
-
-with open(os.path.join(os.path.dirname(__file__), "inline_math.c")) as _file:
-	INLINE_MATH = _file.read()
+with open(os.path.join(os.path.dirname(__file__), "half_float.c")) as _file:
+	HALF_FLOAT = _file.read()
 
 PRELUDE = """\
 #include <stdint.h>
@@ -63,7 +60,6 @@ def kernelSource(spec, direction, dtype):
 			spec, direction, ctype,
 			load=lambda k: LOAD[dtype] % ("in%d[%s]" % (k, index)),
 			store=lambda expr: "out[%s] = %s;" % (index, STORE[dtype] % expr),
-			functions=INLINE_FUNCTIONS[ctype]
 		)
 		return [
 			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
@@ -103,4 +99,4 @@ def librarySource():
 		kernelSource(spec, direction, dtype)
 		for spec in TABLE.values() for direction in DIRECTIONS for dtype in DTYPES
 	]
-	return PRELUDE + "\n" + INLINE_MATH + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)
+	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)

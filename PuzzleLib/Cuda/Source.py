@@ -24,7 +24,7 @@ over 2^31 elements included).
 import numpy as np
 
 from PuzzleLib.Kernels.Activations import DIRECTIONS, TABLE
-from PuzzleLib.Kernels.Codegen import elementBody, kernelName as baseKernelName, paramNames
+from PuzzleLib.Kernels.Codegen import INLINE_MATH, elementBody, kernelName as baseKernelName, paramNames
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
 
 
@@ -62,7 +62,7 @@ def _packName(dtype):
 
 
 def prelude(dtype):
-	"""What every module of a dtype starts with: headers and the 16-byte pack type.
+	"""What every module of a dtype starts with: headers, the shared inline math, the 16-byte pack type.
 
 	Outside extern "C": cuda_fp16.h is C++ and must not get C linkage.
 	"""
@@ -73,6 +73,7 @@ def prelude(dtype):
 
 	lines += [
 		"",
+		INLINE_MATH,
 		"/* Aligned to its size, so a copy of it is one 16-byte load or store (ld/st.global.v4). */",
 		"struct __align__(%d) %s { %s v[%d]; };" % (
 			VECTOR_BYTES, _packName(dtype), STORAGE_CTYPE[dtype], vectorWidth(dtype)
