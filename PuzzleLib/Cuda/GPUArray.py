@@ -78,7 +78,7 @@ def empty(shape, dtype=np.float32, allocator=None):
 def zeros(shape, dtype=np.float32, allocator=None):
 	ary = GPUArray(shape, dtype, allocator=_allocator(allocator))
 	if ary.size > 0:
-		drv.memset_d8(ary.gpudata, 0, ary.nbytes)    # all-zero bytes are 0 in every dtype here
+		drv.memset_d8(ary.ptr, 0, ary.nbytes)    # all-zero bytes are 0 in every dtype here
 	return ary
 
 
@@ -99,7 +99,7 @@ def copy(dest, source, allocator=None):
 		return dest
 
 	if isContiguous(dest) and isContiguous(source):
-		drv.memcpy_dtod(dest.gpudata, source.gpudata, source.nbytes)
+		drv.memcpy_dtod(dest.ptr, source.ptr, source.nbytes)     # ptr: a view starts past gpudata
 	elif dest.shape == source.shape:
 		dest.set(source)          # pycuda copies strided device arrays itself
 	else:
