@@ -46,7 +46,9 @@ class MemoryPool:
 
 		self.maxHeldBytes = int(maxHeldBytes)
 		self._held = {}                 # raw buffer size -> freed buffers of that size
-		self._lock = threading.Lock()
+		# re-entrant: a garbage collection can run at any allocation made under the lock, and free
+		# another pooled array, whose release then takes the lock again in the same thread
+		self._lock = threading.RLock()
 		self.heldBytes = 0
 		self.activeBlocks = 0
 
@@ -92,7 +94,8 @@ class MemoryPool:
 
 	@property
 	def heldBlocks(self):
-		return sum(len(free) for free in self._held.values())
+		with self._lock:            # another thread's release may add a size class meanwhile
+			return sum(len(free) for free in self._held.values())
 
 	def freeHeld(self):
 		"""Returns every held buffer to the system."""

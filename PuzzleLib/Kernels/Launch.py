@@ -65,7 +65,8 @@ def checkSlice(slc):
 
 
 def checkOperands(name, dtype, arrays, arrayType, contiguous):
-	"""Every array is of the backend's type, the kernel's dtype, one size, and C-contiguous."""
+	"""Every array is of the backend's type, the kernel's dtype, one size, C-contiguous, and no input
+	overlaps the output unless it is the output."""
 	first = arrays[0]
 
 	for index, ary in enumerate(arrays):
@@ -84,6 +85,15 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 
 		if not contiguous(ary):
 			raise KernelError("%s kernel: operand %d is not C-contiguous" % (name, index))
+
+	# an input may be the output itself (inplace), but not overlap it shifted: it would be read
+	# after it is written, in an order that depends on the vectorization and the threads
+	start = int(first.ptr)
+	for index, ary in enumerate(arrays[1:], 1):
+		other = int(ary.ptr)
+		if other != start and other < start + first.nbytes and start < other + ary.nbytes:
+			raise KernelError("%s kernel: operand %d overlaps the output (operand 0) without being it; "
+				"only the very same array may be both" % (name, index))
 
 
 class ElementwiseKernel:
