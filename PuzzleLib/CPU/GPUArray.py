@@ -11,6 +11,7 @@ import math, os, platform
 import numpy as np
 
 from PuzzleLib.CPU.MemoryPool import MemoryPool
+from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
 
 
 memoryPool = MemoryPool()
@@ -254,10 +255,6 @@ def _copyInto(dest, source):
 			return
 
 	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
-
-
-def dtypesSupported():
-	return [(np.float32, 1e-5), (np.float16, 1e-2), (np.float64, 1e-8)]
 
 
 def synchronize():

@@ -18,6 +18,11 @@ COMPUTE_CTYPE = {
 SHORT_NAME = {np.dtype(np.float16): "f16", np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
 
+def dtypesSupported():
+	"""(dtype, atol) of every dtype the kernels exist in, as the original's Backend.Utils gave them."""
+	return [(np.float32, 1e-5), (np.float16, 1e-2), (np.float64, 1e-8)]
+
+
 class KernelError(ValueError):
 	pass
 
