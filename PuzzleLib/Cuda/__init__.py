@@ -1,0 +1,1 @@
+"""The CUDA backend through pycuda: imported only when it is chosen."""
