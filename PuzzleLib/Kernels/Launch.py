@@ -91,6 +91,9 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 		if not contiguous(ary):
 			raise KernelError("%s kernel: operand %d is not C-contiguous" % (name, index))
 
+	if first.size == 0:
+		return          # nothing is written (and pycuda's empty arrays have no address)
+
 	# an input may be the output itself (inplace), but not overlap it shifted: it would be read
 	# after it is written, in an order that depends on the vectorization and the threads
 	start = int(first.ptr)
