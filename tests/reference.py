@@ -81,9 +81,9 @@ def ulpError(got, ref):
 	dtype = got.dtype
 	info = np.finfo(dtype)
 	wide = ref.dtype.type
-	got_w = got.astype(wide)
 
-	with np.errstate(all="ignore"):
+	with np.errstate(all="ignore"):          # signaling NaNs among the inputs make casts "invalid"
+		got_w = got.astype(wide)
 		magnitude = np.abs(ref)
 		clamped = np.minimum(magnitude, wide(info.max))
 		exponent = np.floor(np.log2(np.maximum(clamped, wide(info.tiny))))
