@@ -23,7 +23,8 @@ class KernelWarning(UserWarning):
 	pass
 
 
-def warnOnce(message):
+def warn(message):
+	"""Reports trouble with the kernels: to the log (when Config.showWarnings) and as a KernelWarning."""
 	if Config.showWarnings:
 		Config.getLogger().warning(message)
 	warnings.warn(message, KernelWarning, stacklevel=3)
@@ -45,7 +46,7 @@ def _build():
 	if cc is None:
 		raise HostCompiler.CompilerError("no host C compiler found (set CC, or install gcc)")
 
-	return HostCompiler.load(Source.librarySource(), cc, warn=warnOnce)
+	return HostCompiler.load(Source.librarySource(), cc, warn=warn)
 
 
 def library(path):
@@ -58,7 +59,7 @@ def library(path):
 				raise
 			if not getattr(library, "warned", False):
 				library.warned = True
-				warnOnce("CPU kernels fall back to numpy (slower, same results): %s" % e)
+				warn("CPU kernels fall back to numpy (slower, same results): %s" % e)
 			return None
 
 

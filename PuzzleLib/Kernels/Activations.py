@@ -24,17 +24,12 @@ class ActivationSpec:
 	params: Tuple[str, ...] = ()
 	defaults: Tuple[float, ...] = ()
 	rule: Optional[Callable] = None    # params -> None, or a sentence saying what is wrong
-	ruleText: str = ""                 # the rule in words, for documentation
 
 
 def gradient(spec, m, y, dy, params):
 	"""The backward value dy * f'(y), in IEEE arithmetic, with f'(NaN) = NaN for every entry."""
 	derivative = spec.derivative(m, y, *params)
 	return dy * m.select(m.isnan(y), y, derivative)
-
-
-def value(spec, m, x, params):
-	return spec.forward(m, x, *params)
 
 
 def _sigmoid(m, x):
@@ -102,12 +97,12 @@ TABLE = {spec.name: spec for spec in (
 	ActivationSpec(
 		"leakyRelu", forward=_leakyRelu,
 		derivative=lambda m, y, alpha: m.select(y > 0, 1, alpha),
-		params=("alpha", ), defaults=(0.01, ), rule=_nonNegativeAlpha, ruleText="alpha >= 0"
+		params=("alpha", ), defaults=(0.01, ), rule=_nonNegativeAlpha
 	),
 	ActivationSpec(
 		"elu", forward=lambda m, x, alpha: m.select(x < 0, alpha * m.expm1(x), x),
 		derivative=lambda m, y, alpha: m.select(y > 0, 1, y + alpha),
-		params=("alpha", ), defaults=(1.0, ), rule=_nonNegativeAlpha, ruleText="alpha >= 0"
+		params=("alpha", ), defaults=(1.0, ), rule=_nonNegativeAlpha
 	),
 	ActivationSpec(
 		# 1 - exp(-y) would be 0 for small y; -expm1(-y) is exact there
@@ -117,7 +112,7 @@ TABLE = {spec.name: spec for spec in (
 	ActivationSpec(
 		"clip", forward=lambda m, x, low, high: m.select(x < low, low, m.select(x > high, high, x)),
 		derivative=lambda m, y, low, high: m.select((y > low) & (y < high), 1, 0),
-		params=("min", "max"), defaults=(0.0, 6.0), rule=_orderedBounds, ruleText="min < max"
+		params=("min", "max"), defaults=(0.0, 6.0), rule=_orderedBounds
 	),
 )}
 
@@ -154,14 +149,6 @@ def checkArgs(spec, args):
 	return args
 
 
-def lookup(name):
-	spec = TABLE.get(getattr(name, "value", name))
-	if spec is None:
-		raise KeyError("unknown activation %r; valid ones are: %s" % (name, ", ".join(TABLE)))
-
-	return spec
-
-
 # The kernels' operands after the output, in call order: forward ker(out, x), backward
 # ker(ingrad, outgrad, outdata), each followed by the activation's params.
 DIRECTIONS = {
@@ -173,6 +160,6 @@ DIRECTIONS = {
 def kernelFormula(spec, direction):
 	"""(operand names, formula(m, *operands, *params)) of one kernel direction."""
 	if direction == "forward":
-		return DIRECTIONS[direction], lambda m, x, *params: value(spec, m, x, params)
+		return DIRECTIONS[direction], spec.forward
 
 	return DIRECTIONS[direction], lambda m, dy, y, *params: gradient(spec, m, y, dy, params)
