@@ -365,6 +365,8 @@ GPUARRAY_ROWS = [
 	Row("empty(None shape)", gpuarrayCall("empty", None), const(TypeError), SHAPE_TYPE),
 	Row("zeros(str shape)", gpuarrayCall("zeros", "3"), const(TypeError), SHAPE_TYPE),
 	Row("empty(unknown dtype)", gpuarrayCall("empty", 3, "float8"), const(TypeError), "dtype must be a numpy dtype, got 'float8'"),
+	Row("empty(None dtype)", gpuarrayCall("empty", 3, None), const(TypeError), "dtype must be a numpy dtype, got None",
+		backends=("cpu", )),
 	Row("zeros(object dtype)", gpuarrayCall("zeros", 3, object), const(TypeError), VALUE_TYPES + ", not object"),
 	Row("empty(allocator not callable)", gpuarrayCall("empty", 3, np.float32, 5), const(TypeError),
 		"allocator must be None or a callable", backends=("cpu", )),

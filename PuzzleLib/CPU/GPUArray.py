@@ -41,24 +41,24 @@ def _checkShape(shape):
 _dtypes = {}
 
 
-def _checkDtype(dtype):
+def _checkDtype(requested):
 	try:
-		return _dtypes[dtype]
-	except (KeyError, TypeError):
+		return _dtypes[requested]
+	except (KeyError, TypeError):           # TypeError: an unhashable request, refused below
 		pass
 
+	if requested is None:                   # np.dtype(None) would silently mean float64
+		raise TypeError("dtype must be a numpy dtype, got None")
+
 	try:
-		dtype = np.dtype(dtype)
+		dtype = np.dtype(requested)
 	except TypeError:
-		raise TypeError("dtype must be a numpy dtype, got %r" % (dtype, )) from None
+		raise TypeError("dtype must be a numpy dtype, got %r" % (requested, )) from None
 
 	if dtype.kind not in "biuf":
 		raise TypeError("arrays hold booleans, integers or floats, not %s" % dtype)
 
-	try:
-		_dtypes[dtype] = dtype
-	except TypeError:
-		pass
+	_dtypes[requested] = dtype
 	return dtype
 
 
