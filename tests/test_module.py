@@ -336,3 +336,36 @@ def test_any_shape(backend, shape):
 	act.backward(gpu(np.ones_like(x)))
 	assert act.grad.shape == shape
 
+
+
+class _Var:
+	"""The two attributes Module reads of a parameter: its data and its gradient."""
+
+	def __init__(self, data):
+		self.data, self.grad = data, None
+
+
+def test_save_load_roundtrip_of_parameters(backend, tmp_path):
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Modules import Module, ModuleError
+
+	values = normal((3, 4), np.float32)
+	source, target = Module(name="layer"), Module(name="layer")
+	source.setVar("W", _Var(gpuarray.to_gpu(values)))
+	target.setVar("W", _Var(gpuarray.zeros((3, 4), np.float32)))
+
+	assert source.numOfParams() == 12 and source.paramSize() == 48
+	target.load(source.save())
+	assert np.array_equal(target.W.get(), values)
+
+	path = str(tmp_path / "params.npz")
+	source.save(path)
+	target.W.fill(0)
+	target.load(path)
+	assert np.array_equal(target.W.get(), values)
+
+	wrongShape = Module(name="layer")
+	wrongShape.setVar("W", _Var(gpuarray.zeros((4, 3), np.float32)))
+	with pytest.raises(ModuleError, match="W is"):
+		wrongShape.load(path)
+	assert np.array_equal(wrongShape.W.get(), np.zeros((4, 3), np.float32))
