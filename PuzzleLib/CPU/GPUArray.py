@@ -230,15 +230,19 @@ def zeros(shape, dtype=np.float32, allocator=None):
 
 def copy(dest, source, allocator=None):
 	"""Copies source into dest; with dest None, into a new array. Returns dest."""
+	if not isinstance(source, GPUArray):
+		raise TypeError("copy takes two GPUArrays")
+
 	if dest is None:
 		dest = GPUArray(source.shape, source.dtype, allocator=allocator)
 
-	if not isinstance(dest, GPUArray) or not isinstance(source, GPUArray):
+	if not isinstance(dest, GPUArray):
 		raise TypeError("copy takes two GPUArrays")
 	if dest.size != source.size or dest.dtype != source.dtype:
 		raise ValueError("copy: %s %s into %s %s" % (source.shape, source.dtype, dest.shape, dest.dtype))
 
-	if dest.ptr != source.ptr:
+	# the very same memory in the same layout is already a copy (a transposed view of it is not)
+	if not (dest.ptr == source.ptr and isContiguous(dest) and isContiguous(source)):
 		_copyInto(dest, source)
 	return dest
 

@@ -39,12 +39,15 @@ class _Block:
 			pool._release(self.raw)
 
 
+def _byteCount(value, what):
+	if type(value) is not int and (isinstance(value, bool) or not isinstance(value, (int, np.integer))) or value < 0:
+		raise ValueError("%s a byte count >= 0, got %r" % (what, value))
+	return int(value)
+
+
 class MemoryPool:
 	def __init__(self, maxHeldBytes=4 << 30):
-		if isinstance(maxHeldBytes, bool) or not isinstance(maxHeldBytes, (int, np.integer)) or maxHeldBytes < 0:
-			raise ValueError("maxHeldBytes must be a byte count >= 0, got %r" % (maxHeldBytes, ))
-
-		self.maxHeldBytes = int(maxHeldBytes)
+		self.maxHeldBytes = _byteCount(maxHeldBytes, "maxHeldBytes must be")
 		self._held = {}                 # raw buffer size -> freed buffers of that size
 		# re-entrant: a garbage collection can run at any allocation made under the lock, and free
 		# another pooled array, whose release then takes the lock again in the same thread
@@ -54,14 +57,7 @@ class MemoryPool:
 
 	def allocate(self, nbytes):
 		"""A C-contiguous uint8 array of nbytes whose memory returns to the pool when it dies."""
-		if type(nbytes) is not int:
-			if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)):
-				raise ValueError("allocate needs a byte count >= 0, got %r" % (nbytes, ))
-			nbytes = int(nbytes)
-
-		if nbytes < 0:
-			raise ValueError("allocate needs a byte count >= 0, got %r" % (nbytes, ))
-
+		nbytes = _byteCount(nbytes, "allocate needs")
 		size = sizeClass(nbytes) + ALIGNMENT
 
 		with self._lock:

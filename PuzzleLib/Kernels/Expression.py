@@ -1,12 +1,12 @@
 """The little language each activation's math is written in, once.
 
 A formula is a plain Python function of a math namespace `m` and its operands, e.g.
-`lambda m, x: m.select(x > 0, x, 0)`. Handed `NumpyMath`, it computes numpy arrays; handed a
-`CMath`, it records C statements that both a host C compiler and nvcc accept. So every backend
-and variant runs the very same expression, and nothing pure here imports a GPU library.
+`lambda m, x: m.select(x > 0, x, 0)`. Handed a `NumpyMath(dtype)`, it computes numpy arrays;
+handed a `CMath`, it records C statements that both a host C compiler and nvcc accept. So every
+backend and variant runs the very same expression, and nothing pure here imports a GPU library.
 
-Function calls are bound to temporaries before any `select` sees them, so a compiler evaluates
-them unconditionally and can vectorize them (glibc's libmvec on the CPU).
+Every operation and function call is bound to a temporary before any `select` sees it, so a
+compiler evaluates it unconditionally and can vectorize it (glibc's libmvec on the CPU).
 """
 
 import numpy as np
