@@ -15,7 +15,7 @@ import numpy as np
 
 from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS
 from PuzzleLib.Modules.Activation import Activation
 
 
@@ -141,7 +141,7 @@ def run(size, dtype, repeat, out=print):
 	out(header)
 
 	rows = []
-	for name in TABLE:
+	for name in ACTIVATIONS:
 		forward, backward = moduleTimes(name, data, grad, repeat)
 		fwdBandwidth, bwdBandwidth = 2 * size * itemsize / forward, 3 * size * itemsize / backward
 

@@ -17,7 +17,8 @@ import fakepycuda
 import reference
 from PuzzleLib import Config
 from PuzzleLib.Cuda import Source
-from PuzzleLib.Kernels.Activations import DIRECTIONS, TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS
+from PuzzleLib.Kernels.Table import TABLE
 from PuzzleLib.Kernels.Launch import KernelError
 
 
@@ -38,7 +39,7 @@ def prebuilt():
 
 	for dtype in Source.DTYPES:
 		fakepycuda.builder().prebuild(Source.checkSource(dtype), [
-			Source.moduleSource(spec, dtype, variant) for spec in TABLE.values() for variant in Source.VARIANTS
+			Source.moduleSource(op, dtype, variant) for op in TABLE.values() for variant in Source.VARIANTS
 		])
 
 
@@ -53,18 +54,17 @@ def emulated(monkeypatch, prebuilt):
 def test_source_module_gets_exactly_the_checked_text(cuda):
 	fake, _, ElementWise = cuda
 
-	for spec in TABLE.values():
+	for op in TABLE.values():
 		for dtype in Source.DTYPES:
-			for direction in DIRECTIONS:
-				ElementWise.kernel(spec, direction, dtype)
+			ElementWise.kernel(op, dtype)
 
 	created = fake.compiler.SourceModule.created
-	assert len(created) == len(TABLE) * len(Source.DTYPES) * len(Source.VARIANTS)   # both directions share a module
+	assert len(created) == len(TABLE) * len(Source.DTYPES) * len(Source.VARIANTS)
 
 	texts = {module.source for module in created}
 	assert texts == {
-		Source.moduleSource(spec, dtype, variant)
-		for spec in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS
+		Source.moduleSource(op, dtype, variant)
+		for op in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS
 	}
 	for module in created:
 		assert module.no_extern_c is True and module.options == list(Source.NVCC_OPTIONS)
@@ -72,16 +72,14 @@ def test_source_module_gets_exactly_the_checked_text(cuda):
 
 def test_functions_are_prepared_once_with_formats_that_match_their_signatures(cuda):
 	fake, _, ElementWise = cuda
-	spec = TABLE["clip"]
-
-	for dtype in Source.DTYPES:
-		for direction in DIRECTIONS:
-			ker = ElementWise.kernel(spec, direction, dtype)
-			assert ker is ElementWise.kernel(spec, direction, dtype)
+	for op in (TABLE["clip"], TABLE["clipDer"], TABLE["dropout"]):
+		for dtype in Source.DTYPES:
+			ker = ElementWise.kernel(op, dtype)
+			assert ker is ElementWise.kernel(op, dtype)
 			for variant, function in ker.functions.items():
 				# the fake's prepare refuses a format that does not match the C parameters
-				assert function.arg_format == Source.argFormat(spec, direction, dtype, variant)
-				assert function.name == Source.kernelName(spec, direction, dtype, variant)
+				assert function.arg_format == Source.argFormat(op, dtype, variant)
+				assert function.name == Source.kernelName(op, dtype, variant)
 
 
 def _launches(ker):
@@ -90,7 +88,7 @@ def _launches(ker):
 
 def test_launch_variant_pointers_and_counts(cuda):
 	fake, GPUArray, ElementWise = cuda
-	ker = ElementWise.kernel(TABLE["leakyRelu"], "forward", np.dtype(np.float32))
+	ker = ElementWise.kernel(TABLE["leakyRelu"], np.dtype(np.float32))
 
 	x = GPUArray.to_gpu(np.arange(1003, dtype=np.float32))
 	out = GPUArray.empty((1003, ), dtype=np.float32)
@@ -115,7 +113,7 @@ def test_launch_variant_pointers_and_counts(cuda):
 
 def test_nothing_is_launched_for_an_empty_slice_or_a_refused_call(cuda):
 	fake, GPUArray, ElementWise = cuda
-	ker = ElementWise.kernel(TABLE["sigmoid"], "backward", np.dtype(np.float16))
+	ker = ElementWise.kernel(TABLE["sigmoidDer"], np.dtype(np.float16))
 	a = GPUArray.zeros((64, ), dtype=np.float16)
 
 	ker(a, a, a, slice=slice(10, 10))
@@ -170,12 +168,12 @@ LAYOUTS = [
 
 
 @pytest.mark.parametrize("dtype", [dtype.name for dtype in Source.DTYPES])
-@pytest.mark.parametrize("name", list(TABLE))
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_emulated_kernels_match_the_references(emulated, name, dtype):
 	fake, GPUArray, ElementWise = emulated
-	dtype, spec = np.dtype(dtype), TABLE[name]
+	dtype = np.dtype(dtype)
 	args = ARGS.get(name, ())
-	forward, backward = ElementWise.kernel(spec, "forward", dtype), ElementWise.kernel(spec, "backward", dtype)
+	forward, backward = ElementWise.kernel(TABLE[name], dtype), ElementWise.kernel(TABLE[name + "Der"], dtype)
 	variants = set()
 
 	for n, offset, slc in LAYOUTS:
@@ -234,7 +232,7 @@ def test_emulated_inplace_calls(emulated):
 	x = _inputs(dtype, 1000)
 	data = GPUArray.to_gpu(x)
 
-	ElementWise.kernel(TABLE["tanh"], "forward", dtype)(data, data)
+	ElementWise.kernel(TABLE["tanh"], dtype)(data, data)
 	reference.assertClose(data.get(), reference.forward("tanh", x), "inplace tanh")
 
 # }}}

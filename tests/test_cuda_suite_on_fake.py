@@ -22,12 +22,12 @@ sys.path.insert(0, %(here)r)
 import fakepycuda, pytest
 from _pytest.monkeypatch import MonkeyPatch
 from PuzzleLib.Cuda import Source
-from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Kernels.Table import TABLE
 
 fakepycuda.install(MonkeyPatch(), emulate=True)
 for dtype in Source.DTYPES:
 	fakepycuda.builder().prebuild(Source.checkSource(dtype), [
-		Source.moduleSource(spec, dtype, variant) for spec in TABLE.values() for variant in Source.VARIANTS
+		Source.moduleSource(op, dtype, variant) for op in TABLE.values() for variant in Source.VARIANTS
 	])
 sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-m", "not slow"] + sys.argv[1:]))
 """

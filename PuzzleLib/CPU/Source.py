@@ -1,19 +1,18 @@
-"""C source of every CPU elementwise kernel, generated from the activation table: pure Python.
+"""C source of every CPU elementwise kernel, generated from the elementwise table: pure Python.
 
-One translation unit holds every activation x direction x dtype. Each kernel walks a flat range
-(start, step, count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the
-`declare simd` lines let glibc's libmvec vectorize the math functions), and a strided loop for
-stepped slices.
+One translation unit holds every entry x dtype. Each kernel walks a flat range (start, step,
+count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the `declare simd`
+lines let glibc's libmvec vectorize the math functions), and a strided loop for stepped slices.
 """
 
 import os
 
 import numpy as np
 
-from PuzzleLib.Kernels.Activations import TABLE, DIRECTIONS
-from PuzzleLib.Kernels.Codegen import INLINE_MATH, elementBody, kernelName, paramNames
+from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName, paramNames
 from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
+from PuzzleLib.Kernels.Table import TABLE
 
 
 STORAGE_CTYPE = {np.dtype(np.float16): "uint16_t", np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -42,36 +41,40 @@ PRELUDE = """\
 )
 
 
-def kernelSignature(spec, direction, dtype):
-	storage, ctype = STORAGE_CTYPE[dtype], COMPUTE_CTYPE[dtype]
-	operands = ["const %s *in%d" % (storage, k) for k in range(len(DIRECTIONS[direction]))]
-	params = ["%s %s" % (ctype, name) for name in paramNames(spec)]
+def kernelSignature(op, dtype):
+	ctype = COMPUTE_CTYPE[dtype]
+	arrays = [
+		"%s%s *a%d" % ("" if operand.isWritten else "const ", STORAGE_CTYPE[storage], k)
+		for k, (operand, storage) in enumerate(zip(op.arrays, op.arrayDtypes(dtype)))
+	]
+	params = ["%s %s" % (ctype, name) for name in paramNames(op)]
+	stream = ["int64_t %s" % name for name in RNG_ARGS] if op.isRandom else []
 
-	return "void %s(%s)" % (kernelName(spec, direction, SHORT_NAME[dtype]), ", ".join(
-		["%s *out" % storage] + operands + ["int64_t start", "int64_t step", "int64_t count"] + params
+	return "void %s(%s)" % (kernelName(op, SHORT_NAME[dtype]), ", ".join(
+		arrays + ["int64_t start", "int64_t step", "int64_t count"] + params + stream
 	))
 
 
-def kernelSource(spec, direction, dtype):
+def kernelSource(op, dtype):
 	ctype = COMPUTE_CTYPE[dtype]
+	storages = op.arrayDtypes(dtype)
+	body = elementBody(
+		op, ctype,
+		load=lambda k: LOAD[storages[k]] % ("a%d[i]" % k),
+		store=lambda k, expr: "a%d[i] = %s;" % (k, STORE[storages[k]] % expr),
+	)
 
-	def loop(pragma, index):
-		body = elementBody(
-			spec, direction, ctype,
-			load=lambda k: LOAD[dtype] % ("in%d[%s]" % (k, index)),
-			store=lambda expr: "out[%s] = %s;" % (index, STORE[dtype] % expr),
-		)
+	def loop(pragma, header, first):
 		return [
 			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
-			"\t\tfor (int64_t k = 0; k < count; k++) {"
-		] + (["\t\t\tconst int64_t i = start + k * step;"] if index == "i" else []) + [
-			"\t\t\t" + line for line in body
-		] + ["\t\t}"]
+			"\t\t%s {" % header
+		] + first + ["\t\t\t" + line for line in body] + ["\t\t}"]
 
-	shift = "".join(" in%d += start;" % k for k in range(len(DIRECTIONS[direction])))
 	return "\n".join(
-		[kernelSignature(spec, direction, dtype), "{", "\tif (step == 1) {", "\t\tout += start;" + shift] +
-		loop("parallel for simd", "k") + ["\t} else {"] + loop("parallel for", "i") + ["\t}", "}", ""]
+		[kernelSignature(op, dtype), "{", "\tif (step == 1) {"] +
+		loop("parallel for simd", "for (int64_t i = start; i < start + count; i++)", []) + ["\t} else {"] +
+		loop("parallel for", "for (int64_t k = 0; k < count; k++)", ["\t\t\tconst int64_t i = start + k * step;"]) +
+		["\t}", "}", ""]
 	)
 
 
@@ -95,8 +98,5 @@ void copy_bytes(char *dst, const char *src, int64_t nbytes)
 
 
 def librarySource():
-	kernels = [
-		kernelSource(spec, direction, dtype)
-		for spec in TABLE.values() for direction in DIRECTIONS for dtype in DTYPES
-	]
+	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
 	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)
