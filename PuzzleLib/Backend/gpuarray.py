@@ -1,4 +1,4 @@
-"""gpuarray of the chosen backend: GPUArray, to_gpu, empty, zeros, copy, memoryPool, ..."""
+"""gpuarray of the chosen backend: GPUArray, to_gpu, empty, zeros, copy, memoryPool, globalRng, minimum, ..."""
 
 from PuzzleLib import Backend
 
@@ -11,6 +11,10 @@ else:
 		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize
 	)
 
+from PuzzleLib.Backend.Random import PhiloxRng, globalRng                       # noqa: E402
+from PuzzleLib.Backend.Compare import minimum, maximum                          # noqa: E402
+
 __all__ = [
-	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous", "synchronize"
+	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous",
+	"synchronize", "globalRng", "PhiloxRng", "minimum", "maximum"
 ]

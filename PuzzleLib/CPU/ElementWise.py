@@ -76,6 +76,21 @@ def copyBytes():
 	return function
 
 
+@functools.lru_cache(maxsize=None)
+def philoxWords():
+	"""words(out, key, counter): the Philox stream's raw words into a contiguous uint32 array."""
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		def words(out, key, counter):
+			out.gpudata.reshape(-1)[...] = Philox.words(key, counter, np.arange(out.size, dtype=np.int64))
+		return words
+
+	function = lib.philox_words
+	function.argtypes, function.restype = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64], None
+	return lambda out, key, counter: function(out.ptr, out.size, key, counter)
+
+
 class Kernel(ElementwiseKernel):
 	"""ker(*arrays, *args, slice=None): one table entry over the flat slice (ElementwiseKernel's call)."""
 
@@ -117,9 +132,9 @@ class NumpyKernel(Kernel):
 				if operand.isRead:
 					values.append(flat(arrays[arrayIndex]).astype(ctype))
 				arrayIndex += 1
-			elif operand.isRead:
+			else:
 				indices = span.start + span.step * np.arange(span.count, dtype=np.int64)
-				values.append(Philox.uniform(*stream, indices).astype(ctype))
+				values.append(Philox.RANDOM[operand.role](*stream, indices).astype(ctype))
 
 		# overflow to inf (also on the float16 store) and NaN are results here, not events to warn of
 		with np.errstate(all="ignore"):

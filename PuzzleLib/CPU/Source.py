@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from PuzzleLib.Kernels import Rows
 from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName, paramNames
 from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
@@ -97,6 +98,65 @@ void copy_bytes(char *dst, const char *src, int64_t nbytes)
 """ % (PARALLEL_MIN * 4)
 
 
+# globalRng.fillInteger: the stream's raw words, a block of four per iteration
+PHILOX_WORDS_SOURCE = """\
+void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
+{
+	#pragma omp parallel for schedule(static) if(count >= %d)
+	for (int64_t b = 0; b < (count + 3) / 4; b++)
+		pz_philox_store_block(out, count, key, counter, b);
+}
+""" % PARALLEL_MIN
+
+
+ROWS_TEMPLATE = """\
+void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t r = 0; r < N * S; r++) {
+		const int64_t base = (r / S) * C * S + r %% S;
+		pz_softmax_row_%(name)s(x + base, y + base, C, S);
+	}
+}
+
+void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t r = 0; r < N * S; r++) {
+		const int64_t base = (r / S) * C * S + r %% S;
+		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
+	}
+}
+
+void argmax_%(name)s(const %(s)s *x, int32_t *out, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t r = 0; r < N * S; r++)
+		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
+}
+
+void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t c = 0; c < C; c++)
+			#pragma omp simd
+			for (int64_t s = 0; s < S; s++)
+				pz_add_vec_element_%(name)s(vec, mat, out, (n * C + c) * S + s, c);
+}
+"""
+
+
+def rowsSource(dtype):
+	"""The row kernels of a dtype: Rows' routines, each wrapped in a loop over rows split over the cores."""
+	routines = Rows.rowRoutines(
+		dtype, STORAGE_CTYPE[dtype], load=lambda expr: LOAD[dtype] % expr, store=lambda expr: STORE[dtype] % expr
+	)
+	return routines + "\n" + ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], min=PARALLEL_MIN)
+
+
 def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
-	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)
+	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + PHILOX_WORDS_SOURCE + "\n" + "\n".join(kernels) + "\n" + "\n".join(
+		rowsSource(dtype) for dtype in DTYPES
+	)

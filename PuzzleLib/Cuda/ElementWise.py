@@ -40,6 +40,21 @@ def blocksCap():
 	)
 
 
+@functools.lru_cache(maxsize=None)
+def philoxWords():
+	"""words(out, key, counter): the Philox stream's raw words into a contiguous uint32 array."""
+	compiled = SourceModule(Source.wordsSource(), options=list(Source.NVCC_OPTIONS), no_extern_c=True)
+	function = compiled.get_function("philox_words")
+	function.prepare(Source.WORDS_FORMAT)
+	cap = blocksCap()
+
+	def words(out, key, counter):
+		grid = LaunchPlan.gridShape(-(-out.size // 4), cap)
+		function.prepared_call(grid, LaunchPlan.BLOCK_SHAPE, out.ptr, out.size, key, counter)
+
+	return words
+
+
 class Kernel(ElementwiseKernel):
 	"""ker(*arrays, *args, slice=None), checked as ElementwiseKernel checks it.
 

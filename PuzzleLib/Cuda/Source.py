@@ -25,6 +25,7 @@ over 2^31 elements included).
 
 import numpy as np
 
+from PuzzleLib.Kernels import Rows
 from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName as baseKernelName, paramNames
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
 from PuzzleLib.Kernels.Table import TABLE
@@ -215,6 +216,75 @@ def moduleSource(op, dtype, variant):
 	return prelude(dtype) + moduleBody(op, dtype, variant)
 
 
+def wordsSource():
+	"""The module of globalRng.fillInteger's kernel: the Philox stream's raw words, a block per thread-iteration."""
+	return prelude(np.float32) + """extern "C" {
+
+__global__ void philox_words(unsigned int *out, const long long count, const long long key, const long long counter)
+{
+%s
+	for (long long b = first; b < (count + 3) / 4; b += stride)
+		pz_philox_store_block(out, count, key, counter, b);
+}
+
+} /* extern "C" */
+""" % "\n".join(_THREAD)
+
+
+WORDS_FORMAT = "Pqqq"
+
+
+ROWS_TEMPLATE = """\
+__global__ void softmax_%(name)s(const %(s)s *x, %(s)s *y, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long r = first; r < N * S; r += stride) {
+		const long long base = (r / S) * C * S + r %% S;
+		pz_softmax_row_%(name)s(x + base, y + base, C, S);
+	}
+}
+
+__global__ void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long r = first; r < N * S; r += stride) {
+		const long long base = (r / S) * C * S + r %% S;
+		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
+	}
+}
+
+__global__ void argmax_%(name)s(const %(s)s *x, int *out, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long r = first; r < N * S; r += stride)
+		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
+}
+
+__global__ void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long i = first; i < N * C * S; i += stride)
+		pz_add_vec_element_%(name)s(vec, mat, out, i, (i / S) %% C);
+}
+"""
+
+# the row kernels (a thread per row; add_vec a thread per element) and their prepare formats
+ROW_KERNELS = {"softmax": "PPqqq", "softmax_backward": "PPPqqq", "argmax": "PPqqq", "add_vec": "PPPqqq"}
+
+
+def rowsSource(dtype):
+	"""The row kernels' module of a dtype: the prelude, Kernels/Rows' routines, the kernels."""
+	dtype = np.dtype(dtype)
+	load, store = _converters(dtype, COMPUTE_CTYPE[dtype])
+	routines = Rows.rowRoutines(dtype, STORAGE_CTYPE[dtype], load, store)
+	kernels = ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], thread="\n".join(_THREAD))
+	return prelude(dtype) + routines + '\nextern "C" {\n\n%s\n} /* extern "C" */\n' % kernels
+
+
+def rowKernelName(name, dtype):
+	return "%s_%s" % (name, SHORT_NAME[np.dtype(dtype)])
+
+
 def checkSource(dtype):
 	"""Every module of a dtype in one translation unit: the prelude once, then each module's body.
 
@@ -223,3 +293,4 @@ def checkSource(dtype):
 	return prelude(dtype) + "\n".join(
 		moduleBody(op, dtype, variant) for op in TABLE.values() for variant in VARIANTS
 	)
+

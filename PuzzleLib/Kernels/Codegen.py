@@ -2,7 +2,7 @@
 
 import os
 
-from PuzzleLib.Kernels.ElementwiseOp import UNIFORM
+from PuzzleLib.Kernels.ElementwiseOp import NORMAL, UNIFORM
 from PuzzleLib.Kernels.Expression import cFormula
 
 
@@ -19,8 +19,9 @@ def _read(name):
 # the shared inline math, then the Philox stream (which uses its PZ_INLINE)
 INLINE_MATH = _read("inline_math.h") + "\n" + _read("philox.h")
 
-# the C names of a random entry's stream arguments, after its params
+# the C names of a random entry's stream arguments, after its params, and its operands' functions
 RNG_ARGS = ("rng_key", "rng_counter")
+RANDOM_FUNCTIONS = {UNIFORM: "pz_philox_uniform", NORMAL: "pz_philox_normal"}
 
 
 def paramNames(op):
@@ -43,8 +44,8 @@ def elementBody(op, ctype, load, store, index="i"):
 	lines = []
 
 	for operand in op.readable:
-		if operand.role == UNIFORM:
-			value = "(%s)pz_philox_uniform(%s, %s, %s)" % (ctype, RNG_ARGS[0], RNG_ARGS[1], index)
+		if operand.role in RANDOM_FUNCTIONS:
+			value = "(%s)%s(%s, %s, %s)" % (ctype, RANDOM_FUNCTIONS[operand.role], RNG_ARGS[0], RNG_ARGS[1], index)
 		else:
 			value = load(arrayIndex[operand])
 		lines.append("const %s %s = %s;" % (ctype, valueName(operand), value))

@@ -22,7 +22,8 @@ operand, the random stream's key and counter (two ints, see Philox).
   kept in float32 beside float16 data (Adam's moments). All math is done in the compute type,
   float32 for float16 and float32 kernels, float64 for float64 ones, and rounded once on the store.
 - A `UNIFORM` operand is not an array: it is the element's uniform float in [0, 1) from the
-  Philox4x32-10 stream (key, counter), the same on every backend (see Philox.py).
+  Philox4x32-10 stream (key, counter), bit for bit the same on every backend (see Philox.py); a
+  `NORMAL` operand is the element's standard normal from the same stream (Box-Muller).
 
 So Adam's update, with three in-place outputs, is
 
@@ -46,7 +47,8 @@ from typing import Callable, Optional, Tuple
 import numpy as np
 
 
-IN, OUT, INOUT, UNIFORM = "in", "out", "inout", "uniform"
+IN, OUT, INOUT, UNIFORM, NORMAL = "in", "out", "inout", "uniform", "normal"
+RANDOM = (UNIFORM, NORMAL)
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,12 @@ class Operand:
 	dtype: Optional[type] = None       # None: the kernel's dtype
 
 	def __post_init__(self):
-		if self.role not in (IN, OUT, INOUT, UNIFORM):
-			raise ValueError("operand role must be one of in, out, inout, uniform, got %r" % (self.role, ))
+		if self.role not in (IN, OUT, INOUT) + RANDOM:
+			raise ValueError("operand role must be one of in, out, inout, uniform, normal, got %r" % (self.role, ))
 
 	@property
 	def isArray(self):
-		return self.role != UNIFORM
+		return self.role not in RANDOM
 
 	@property
 	def isRead(self):
@@ -97,7 +99,7 @@ class ElementwiseOp:
 
 	@property
 	def isRandom(self):
-		return any(operand.role == UNIFORM for operand in self.operands)
+		return any(operand.role in RANDOM for operand in self.operands)
 
 	def arrayDtypes(self, dtype):
 		"""The storage dtype of each array operand for a kernel of dtype."""

@@ -42,4 +42,22 @@ def words(key, counter, elements):
 
 def uniform(key, counter, elements):
 	"""The stream's float32 uniforms in [0, 1) at the given element indices."""
-	return (words(key, counter, elements) >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
+	return _uniform(words(key, counter, elements))
+
+
+def _uniform(words):
+	return (words >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
+
+
+def normal(key, counter, elements):
+	"""The stream's float32 standard normals (philox.h's Box-Muller, in float64 and rounded once)."""
+	elements = np.asarray(elements, dtype=np.int64)
+	even = elements & ~np.int64(1)
+	u1 = ((words(key, counter, even) >> np.uint32(8)).astype(np.float64) + 1) * 2.0 ** -24
+	angle = 2 * np.pi * _uniform(words(key, counter, even + 1)).astype(np.float64)
+
+	radius = np.sqrt(-2 * np.log(u1))
+	return (radius * np.where(elements & 1, np.sin(angle), np.cos(angle))).astype(np.float32)
+
+
+RANDOM = {"uniform": uniform, "normal": normal}

@@ -16,7 +16,7 @@ and Adam's three in-place outputs return a tuple), and give the tests its float6
 """
 
 from PuzzleLib.Kernels.Activations import ACTIVATIONS, backwardOp, forwardOp
-from PuzzleLib.Kernels.ElementwiseOp import IN, OUT, UNIFORM, ElementwiseOp, Operand
+from PuzzleLib.Kernels.ElementwiseOp import IN, NORMAL, OUT, UNIFORM, ElementwiseOp, Operand
 
 
 def _minimum(m, x, y):
@@ -46,6 +46,16 @@ ENTRIES = [op for spec in ACTIVATIONS.values() for op in (forwardOp(spec), backw
 	ElementwiseOp(
 		"dropout", (Operand("out", OUT), Operand("x", IN), Operand("u", UNIFORM)),
 		params=("p", "scale"), formula=_dropout, rule=_dropRule
+	),
+
+	# globalRng's fills: minval + (maxval - minval) u, and mean + sigma z
+	ElementwiseOp(
+		"fillUniform", (Operand("out", OUT), Operand("u", UNIFORM)), params=("minval", "maxval"),
+		formula=lambda m, u, low, high: low + (high - low) * u
+	),
+	ElementwiseOp(
+		"fillNormal", (Operand("out", OUT), Operand("z", NORMAL)), params=("mean", "sigma"),
+		formula=lambda m, z, mean, sigma: mean + sigma * z
 	),
 ]
 

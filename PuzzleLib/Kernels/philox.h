@@ -56,3 +56,33 @@ PZ_INLINE float pz_philox_uniform(int64_t key, int64_t counter, int64_t element)
 {
 	return pz_uniform_from_word(pz_philox_word(key, counter, element));
 }
+
+/* A standard normal by Box-Muller from the element's pair of lanes (0, 1 or 2, 3): u1 in (0, 1]
+   from the even lane, the angle from the odd one; the even element takes the cosine, the odd one
+   the sine. Through the C library's (or CUDA's) logf, sinf and cosf: the same stream on both
+   backends within a few ulp, not bit for bit. */
+PZ_INLINE float pz_philox_normal(int64_t key, int64_t counter, int64_t element)
+{
+	const uint64_t block = (uint64_t)counter + ((uint64_t)element >> 2);
+	uint32_t c[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 0u};
+	pz_philox4x32_10(c, (uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32));
+
+	const int pair = (int)(element & 2);
+	const float u1 = (float)((c[pair] >> 8) + 1u) * 5.9604644775390625e-08f;
+	const float angle = 6.28318530717958648f * pz_uniform_from_word(c[pair + 1]);
+	const float radius = sqrtf(-2.0f * logf(u1));
+
+	return radius * ((element & 1) ? sinf(angle) : cosf(angle));
+}
+
+/* The stream's raw words for elements [4 b, 4 b + 4) clipped to count: one block, four stores. */
+PZ_INLINE void pz_philox_store_block(uint32_t *out, int64_t count, int64_t key, int64_t counter, int64_t b)
+{
+	const uint64_t block = (uint64_t)counter + (uint64_t)b;
+	uint32_t c[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 0u};
+	pz_philox4x32_10(c, (uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32));
+
+	for (int lane = 0; lane < 4; lane++)
+		if (4 * b + lane < count)
+			out[4 * b + lane] = c[lane];
+}
