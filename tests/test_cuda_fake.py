@@ -385,3 +385,101 @@ def test_a_pycuda_that_fails_to_import_is_a_config_error(driver, monkeypatch):
 	monkeypatch.delattr(fake.pycuda, "driver")
 	with pytest.raises(Config.ConfigError, match="does not import"):
 		Driver.initialise(0)
+
+
+# {{{ random entries, the generator and the row kernels, emulated
+
+def test_emulated_dropout_is_the_cpu_stream_bit_for_bit(emulated):
+	"""One key and counter give the same dropout output on the emulated CUDA kernels (both variants,
+	every dtype) as on the CPU backend's stream (Kernels/Philox.py, checked against the plain
+	Philox in test_philox)."""
+	from PuzzleLib.Kernels import Philox
+	fake, GPUArray, ElementWise = emulated
+
+	for dtype in Source.DTYPES:
+		ker = ElementWise.kernel(TABLE["dropout"], dtype)
+		x = _inputs(dtype, 1003)
+		key, counter, p = (1 << 64) - 3, 12345, 0.3
+		compute = np.float64 if dtype == np.float64 else np.float32
+		with np.errstate(all="ignore"):
+			expected = np.where(
+				Philox.uniform(key, counter, np.arange(1003)) < p, 0, x.astype(compute) * compute(1 / (1 - p))
+			).astype(dtype)
+
+		for offset, slc in ((0, None), (0, slice(4, 1000)), (dtype.itemsize, None), (0, slice(3, None, 7))):
+			buffer = GPUArray.to_gpu(np.concatenate([np.zeros(offset // dtype.itemsize, dtype), x]))
+			xd = buffer.at(offset, (1003, ))
+			out = GPUArray.to_gpu(np.zeros(1003, dtype))
+			ker(out, xd, p, 1 / (1 - p), key, counter, slice=slc)
+
+			inside = np.zeros(1003, dtype=bool)
+			inside[slc if slc is not None else slice(None)] = True
+			got = out.get()
+			assert got[inside].tobytes() == expected[inside].tobytes(), (dtype, offset, slc)
+			assert not got[~inside].any()
+
+		assert {variant for variant, _ in _launches(ker)} == {"vector", "strided"}
+
+
+def test_emulated_generator_kernels(emulated):
+	"""globalRng's kernels on CUDA: the raw words and the uniform and normal fills (PhiloxRng itself,
+	which only reserves counters, is the same class on every backend)."""
+	from PuzzleLib.Kernels import Philox
+	fake, GPUArray, ElementWise = emulated
+
+	words = GPUArray.empty((1001, ), dtype=np.uint32)
+	ElementWise.philoxWords()(words, 5, 7)
+	assert np.array_equal(words.get(), Philox.words(5, 7, np.arange(1001)))
+
+	uniforms = GPUArray.empty((77, ), dtype=np.float32)
+	ElementWise.kernel(TABLE["fillUniform"], np.dtype(np.float32))(uniforms, 0.0, 1.0, 5, 251)
+	assert np.array_equal(uniforms.get(), Philox.uniform(5, 251, np.arange(77)))
+
+	normals = GPUArray.empty((64, ), dtype=np.float32)
+	ElementWise.kernel(TABLE["fillNormal"], np.dtype(np.float32))(normals, 0.0, 1.0, 5, 271)
+	# float sines and cosines of a float angle: close in absolute terms, not in ulp near a zero
+	assert np.allclose(normals.get(), Philox.normal(5, 271, np.arange(64)), rtol=1e-5, atol=1e-5)
+
+
+def test_emulated_row_kernels(emulated, monkeypatch):
+	import sys
+	fake, GPUArray, ElementWise = emulated
+	monkeypatch.delitem(sys.modules, "PuzzleLib.Cuda.Rows", raising=False)
+	from PuzzleLib.Cuda import Rows
+	monkeypatch.delitem(sys.modules, "PuzzleLib.Cuda.Rows")
+
+	rng = np.random.default_rng(4)
+	for dtype in Source.DTYPES:
+		x = (rng.standard_normal((3, 7, 5)) * 20).astype(dtype)
+		x[0, :, 1] = -np.inf
+		x[1, 3, 2] = -np.inf
+		N, C, S = 3, 7, 5
+
+		y = GPUArray.empty(x.shape, dtype=dtype)
+		Rows.kernel("softmax", dtype)(GPUArray.to_gpu(x), y, N=N, C=C, S=S)
+		wide = x.astype(np.float64)
+		top = wide.max(axis=1, keepdims=True)
+		e = np.exp(wide - np.where(np.isneginf(top), 0, top))
+		e = np.where(np.isneginf(top), 1.0, e)
+		reference.assertClose(y.get(), e / e.sum(axis=1, keepdims=True), "softmax %s" % dtype, bound=8)
+
+		g = rng.standard_normal(x.shape).astype(dtype)
+		dx = GPUArray.empty(x.shape, dtype=dtype)
+		Rows.kernel("softmax_backward", dtype)(y, GPUArray.to_gpu(g), dx, N=N, C=C, S=S)
+		yv, gv = y.get().astype(np.float64), g.astype(np.float64)
+		expected = yv * (gv - (gv * yv).sum(axis=1, keepdims=True))
+		assert np.allclose(dx.get().astype(np.float64), expected, rtol=1e-2 if dtype == np.float16 else 1e-5, atol=1e-3)
+
+		out = GPUArray.empty((3, 5), dtype=np.int32)
+		Rows.kernel("argmax", dtype)(GPUArray.to_gpu(x), out, N=N, C=C, S=S)
+		assert np.array_equal(out.get(), x.argmax(axis=1))
+
+		vec = rng.standard_normal(7).astype(dtype)
+		added = GPUArray.empty(x.shape, dtype=dtype)
+		Rows.kernel("add_vec", dtype)(GPUArray.to_gpu(vec), GPUArray.to_gpu(x), added, N=N, C=C, S=S)
+		compute = np.float64 if dtype == np.float64 else np.float32
+		with np.errstate(invalid="ignore"):
+			expected = (x.astype(compute) + vec.astype(compute)[None, :, None]).astype(dtype)
+		assert added.get().tobytes() == expected.tobytes()
+
+# }}}

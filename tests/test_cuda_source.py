@@ -183,3 +183,31 @@ def test_float32_division_is_ieee(compiled):
 	assert "div.approx" not in ptx and "div.full" not in ptx
 
 # }}}
+
+
+def test_row_kernels_and_generator_compile_with_nvcc(tmp_path):
+	"""The row kernels' module of every dtype and the generator's words module, through nvcc."""
+	if NVCC is None:
+		pytest.skip("nvcc is not on PATH: the CUDA kernels' compile check needs the CUDA toolkit's nvcc")
+
+	sources = {"rows_%s" % np.dtype(dtype).name: Source.rowsSource(dtype) for dtype in Source.DTYPES}
+	sources["words"] = Source.wordsSource()
+
+	def build(item):
+		name, text = item
+		cu = tmp_path / ("%s.cu" % name)
+		cu.write_text(text)
+		command = [NVCC, "-ptx", "-arch=sm_80", *Source.NVCC_OPTIONS, "-o", str(cu.with_suffix(".ptx")), str(cu)]
+		result = subprocess.run(command, capture_output=True, text=True)
+		return name, result.returncode, result.stderr, cu.with_suffix(".ptx")
+
+	with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+		for name, code, messages, ptx in pool.map(build, sources.items()):
+			assert code == 0, "%s: %s" % (name, messages)
+			assert "warning" not in messages.lower(), messages
+			entries = set(_entries(ptx.read_text()))
+			if name == "words":
+				assert entries == {"philox_words"}
+			else:
+				dtype = np.dtype(name.split("_", 1)[1])
+				assert entries == {Source.rowKernelName(kernel, dtype) for kernel in Source.ROW_KERNELS}

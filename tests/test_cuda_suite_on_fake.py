@@ -14,7 +14,9 @@ import fakepycuda
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULES = ("test_accuracy.py", "test_module.py", "test_errors.py")
+MODULES = (
+	"test_accuracy.py", "test_module.py", "test_errors.py", "test_philox.py", "test_dropout.py", "test_softmax.py", "test_matvec.py"
+)
 
 CHILD = """
 import os, sys

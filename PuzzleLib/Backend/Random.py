@@ -11,14 +11,14 @@ import secrets
 import numpy as np
 
 from PuzzleLib import Backend
-from PuzzleLib.Backend.Kernels import ElementWise
-from PuzzleLib.Kernels.Launch import KernelError
+from PuzzleLib.Kernels.Launch import KernelError, dtypesSupported
+from PuzzleLib.Kernels.Table import TABLE
 
 if Backend.isCuda:
-	from PuzzleLib.Cuda.ElementWise import philoxWords
+	from PuzzleLib.Cuda.ElementWise import kernel, philoxWords
 	from PuzzleLib.Cuda.GPUArray import GPUArray, isContiguous
 else:
-	from PuzzleLib.CPU.ElementWise import philoxWords
+	from PuzzleLib.CPU.ElementWise import kernel, philoxWords
 	from PuzzleLib.CPU.GPUArray import GPUArray, isContiguous
 
 
@@ -69,26 +69,21 @@ class PhiloxRng:
 
 	def fillUniform(self, data, minval=0.0, maxval=1.0, stream=None):
 		"""Fills a float array with minval + (maxval - minval) u, u uniform on the 2^-24 grid of [0, 1)."""
-		self._fill(ElementWise.fillUniformKer, data, "fillUniform", minval, maxval)
+		self._fill(TABLE["fillUniform"], data, "fillUniform", minval, maxval)
 
 	def fillNormal(self, data, mean=0.0, sigma=1.0, stream=None):
 		"""Fills a float array with mean + sigma z, z standard normal (Box-Muller)."""
-		self._fill(ElementWise.fillNormalKer, data, "fillNormal", mean, sigma)
+		self._fill(TABLE["fillNormal"], data, "fillNormal", mean, sigma)
 
-	def _fill(self, factory, data, what, *params):
-		self._check(data, what, [np.dtype(dtype) for dtype, _ in _dtypes()])
-		kernel = factory(data.dtype)
-		kernel.checkArgs(params)                   # refused before the counter moves
-		kernel(data, *params, *self.reserve(data.size))
+	def _fill(self, op, data, what, *params):
+		self._check(data, what, [np.dtype(dtype) for dtype, _ in dtypesSupported()])
+		fill = kernel(op, np.dtype(data.dtype))
+		fill.checkArgs(params)                     # refused before the counter moves
+		fill(data, *params, *self.reserve(data.size))
 
 
 def _signed(stream):
 	return tuple((value + (1 << 63)) % UINT64 - (1 << 63) for value in stream)
-
-
-def _dtypes():
-	from PuzzleLib.Kernels.Launch import dtypesSupported
-	return dtypesSupported()
 
 
 globalRng = PhiloxRng()
