@@ -17,9 +17,9 @@ from PuzzleLib.Kernels.Launch import KernelError
 def addVecToMat(vec, mat, axis=0, out=None, stream=None):
 	dtype = checkTensor(mat, "addVecToMat", "mat")
 	checkTensor(vec, "addVecToMat", "vec")
-	axis = checkAxis(axis, mat.ndim, "addVecToMat")
+	axis = checkAxis(axis, len(mat.shape), "addVecToMat")
 
-	if vec.ndim != 1 or vec.size != mat.shape[axis]:
+	if len(vec.shape) != 1 or vec.size != mat.shape[axis]:
 		raise KernelError("addVecToMat: vec must be 1-D of mat.shape[%d] = %d elements, got shape %s" % (
 			axis, mat.shape[axis], vec.shape
 		))
@@ -41,7 +41,7 @@ def addVecToMat(vec, mat, axis=0, out=None, stream=None):
 
 def argmax(tensor, axis=0, out=None, stream=None):
 	dtype = checkTensor(tensor, "argmax", "tensor")
-	axis = checkAxis(axis, tensor.ndim, "argmax")
+	axis = checkAxis(axis, len(tensor.shape), "argmax")
 	shape = tensor.shape[:axis] + tensor.shape[axis + 1:]
 
 	if tensor.shape[axis] == 0:

@@ -18,7 +18,7 @@ def checkTensor(ary, what, name, minDims=1):
 	"""A contiguous float GPUArray of at least minDims dims; returns its dtype."""
 	if not isinstance(ary, gpuarray.GPUArray):
 		raise KernelError("%s: %s must be a gpuarray.GPUArray, got %s" % (what, name, type(ary).__name__))
-	if ary.ndim < minDims:
+	if len(ary.shape) < minDims:
 		raise KernelError("%s: %s must have at least %d dimension(s), got shape %s" % (what, name, minDims, ary.shape))
 	if not gpuarray.isContiguous(ary):
 		raise KernelError("%s: %s must be C-contiguous" % (what, name))
