@@ -85,7 +85,8 @@ void copy_bytes(char *dst, const char *src, int64_t nbytes)
 	#pragma omp parallel if(nbytes >= %d)
 	{
 		const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-		const int64_t chunk = (nbytes / threads + 63) & ~(int64_t)63;
+		/* the share rounded up, so that the threads' chunks together cover every byte */
+		const int64_t chunk = ((nbytes + threads - 1) / threads + 63) & ~(int64_t)63;
 		const int64_t begin = thread * chunk < nbytes ? thread * chunk : nbytes;
 		const int64_t end = begin + chunk < nbytes ? begin + chunk : nbytes;
 		memcpy(dst + begin, src + begin, end - begin);
