@@ -5,7 +5,7 @@ OpenMP fixes a process's thread count at its first parallel region, so each coun
 process of its own (tests/thread_child.py) with OMP_NUM_THREADS set.
 """
 
-import os, subprocess, sys
+import os, signal, subprocess, sys
 
 import pytest
 
@@ -47,3 +47,46 @@ def test_every_thread_count_covers_every_element(compiledEnv):
 
 	failed = {threads: out for threads, out in results.items() if out != "ok %d" % threads}
 	assert not failed, "\n".join("OMP_NUM_THREADS=%d:\n%s" % item for item in failed.items())
+
+
+FORK_SCRIPT = """
+import multiprocessing, sys
+import numpy as np
+from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Modules import Activation
+
+def run(name):
+	x = gpuarray.to_gpu(np.linspace(-20, 20, 1 << 17).astype(np.float32))
+	act = Activation(name)
+	y = act(x)
+	act.backward(gpuarray.to_gpu(np.ones(x.shape, np.float32)))
+	copied = gpuarray.empty(x.shape, x.dtype)
+	gpuarray.copy(copied, y)
+	return copied.get(), act.grad.get()
+
+names = ["sigmoid", "tanh", "softPlus", "clip"]
+expected = [run(name) for name in names]              # the parent starts its OpenMP threads first
+
+with multiprocessing.get_context("fork").Pool(2) as pool:
+	got = pool.map(run, names, chunksize=1)
+
+same = all(np.array_equal(a, b) for pair in zip(got, expected) for a, b in zip(*pair))
+print("same" if same else "different")
+"""
+
+
+def test_a_forked_child_runs_kernels_and_copies(compiledEnv):
+	"""multiprocessing forks by default on Linux; libgomp's thread pool does not survive a fork."""
+	child = subprocess.Popen(
+		[sys.executable, "-c", FORK_SCRIPT], env=dict(compiledEnv, OMP_NUM_THREADS="4"), cwd=harness.TESTS,
+		stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+	)
+	try:
+		out, err = child.communicate(timeout=90)
+	except subprocess.TimeoutExpired:
+		os.killpg(child.pid, signal.SIGKILL)            # the pool's workers too
+		child.communicate()
+		raise AssertionError("a child forked after a threaded kernel hung in its first kernel") from None
+
+	assert child.returncode == 0, err[-4000:]
+	assert out.strip() == "same"
