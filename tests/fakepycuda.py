@@ -189,6 +189,8 @@ class GPUArray:
 
 	def __getitem__(self, index):
 		view = self._host()[index]
+		if not isinstance(view, np.ndarray):       # pycuda's x[i] is a 0-d view, not a scalar's copy
+			view = self._host()[(index if isinstance(index, tuple) else (index, )) + (Ellipsis, )]
 		return GPUArray(view.shape, self.dtype, gpudata=view.__array_interface__["data"][0], strides=view.strides, base=self)
 
 	def __len__(self):

@@ -238,3 +238,55 @@ def test_memory_pool_reuses_a_freed_buffer(backend):
 	gc.collect()
 	pool.freeHeld()
 	assert pool.held_blocks == 0
+
+
+# {{{ 0-d arrays: views of their parent, results of their own (as pycuda's)
+
+def test_an_element_is_a_0d_view_of_its_array(backend):
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Backend.Kernels.ElementWise import reluKer
+
+	host = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]], dtype=np.float32)
+	ary = gpuarray.to_gpu(host)
+
+	for index, flat in ((1, None), ((1, 2), 5), ((0, -2), 1)):
+		element = ary[index]
+		if flat is None:
+			assert element.shape == (3, )
+			continue
+
+		assert element.shape == () and element.ptr == ary.ptr + flat * 4
+		assert element.get() == host.flat[flat]
+
+		reluKer(np.float32)(element, element)                # writes through to the array
+		expected = host.copy()
+		expected.flat[flat] = max(expected.flat[flat], 0)
+		assert np.array_equal(ary.get(), expected)
+		host = expected
+
+
+def test_an_element_of_a_0d_array_is_that_array(backend):
+	from PuzzleLib.Backend import gpuarray
+
+	ary = gpuarray.to_gpu(np.array(2.5, dtype=np.float32))
+	assert ary[()].shape == () and ary[()].ptr == ary.ptr
+
+
+@pytest.mark.parametrize("op", (
+	operator.neg, abs, lambda a: a + 1, lambda a: 2.0 * a, lambda a: a * a, lambda a: a / 4, lambda a: a - a
+), ids=("neg", "abs", "add", "rmul", "mul", "div", "sub"))
+def test_arithmetic_on_0d_arrays_keeps_the_shape_and_owns_its_memory(backend, op):
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Backend.Kernels.ElementWise import clipKer
+
+	host = np.array(-3.0, dtype=np.float32)
+	result = op(gpuarray.to_gpu(host))
+	expected = float(op(host))
+	assert result.shape == () and result.dtype == np.float32
+	assert result.get() == expected
+
+	# a kernel writes where result.get() reads: its own memory, not a freed temporary
+	clipKer(np.float32)(result, result, expected + 1, expected + 2)
+	assert result.get() == expected + 1
+
+# }}}

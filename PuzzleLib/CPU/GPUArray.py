@@ -86,6 +86,10 @@ class GPUArray:
 	@classmethod
 	def wrap(cls, ndarray):
 		"""Adopts an ndarray (no copy) as the memory of a new GPUArray."""
+		if not isinstance(ndarray, np.ndarray):
+			# a numpy scalar's address is that of a temporary, freed as soon as it is read
+			raise TypeError("GPUArray.wrap takes an ndarray, got %s" % type(ndarray).__name__)
+
 		ary = cls.__new__(cls)
 		ary.gpudata = ndarray
 		ary.ptr = ndarray.__array_interface__["data"][0]
@@ -148,7 +152,12 @@ class GPUArray:
 		return GPUArray.wrap(self.gpudata.view() if dtype is None else self.gpudata.view(dtype))
 
 	def __getitem__(self, index):
-		return GPUArray.wrap(self.gpudata[index])
+		view = self.gpudata[index]
+		if not isinstance(view, np.ndarray):
+			# integers for every axis give numpy a scalar; an Ellipsis after them gives the 0-d
+			# view of that element, which pycuda's x[i] is too
+			view = self.gpudata[(index if isinstance(index, tuple) else (index, )) + (Ellipsis, )]
+		return GPUArray.wrap(view)
 
 	def __setitem__(self, index, value):
 		self.gpudata[index] = value.gpudata if isinstance(value, GPUArray) else value
@@ -176,10 +185,15 @@ class GPUArray:
 
 		raise TypeError("a GPUArray combines with a GPUArray or a scalar, not %s" % type(other).__name__)
 
+	@staticmethod
+	def _result(value):
+		"""A new array of its own, C-contiguous, of value's shape (a numpy operation on 0-d arrays
+		gives a scalar; ascontiguousarray would make it 1-d)."""
+		return GPUArray.wrap(np.asarray(value, order="C"))
+
 	def _arith(self, op, other, reverse=False):
 		other = self._operand(other)
-		result = op(other, self.gpudata) if reverse else op(self.gpudata, other)
-		return GPUArray.wrap(np.ascontiguousarray(result))
+		return self._result(op(other, self.gpudata) if reverse else op(self.gpudata, other))
 
 	def _inplace(self, op, other):
 		op(self.gpudata, self._operand(other), out=self.gpudata, casting="same_kind")
@@ -201,8 +215,8 @@ class GPUArray:
 	def __imul__(self, other): return self._inplace(np.multiply, other)
 	def __itruediv__(self, other): return self._inplace(np.true_divide, other)
 
-	def __neg__(self): return GPUArray.wrap(-self.gpudata)
-	def __abs__(self): return GPUArray.wrap(np.abs(self.gpudata))
+	def __neg__(self): return self._result(-self.gpudata)
+	def __abs__(self): return self._result(np.abs(self.gpudata))
 
 
 def _checkHost(ary):
