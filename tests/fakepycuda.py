@@ -42,6 +42,10 @@ class HostAllocation:
 
 	__index__ = __int__
 
+	def __reduce_ex__(self, protocol):          # Boost.Python's refusal, which deepcopy meets too
+		raise RuntimeError('Pickling of "pycuda._driver.DeviceAllocation" instances is not enabled '
+			'(http://www.boost.org/libs/python/doc/v2/pickle.html)')
+
 
 class device_attribute:              # noqa: N801 (pycuda's spelling)
 	MULTIPROCESSOR_COUNT = "MULTIPROCESSOR_COUNT"
@@ -254,6 +258,7 @@ class PooledAllocation:
 		return int(self.block)
 
 	__index__ = __int__
+	__reduce_ex__ = HostAllocation.__reduce_ex__
 
 	def free(self):
 		if self.pool is not None:

@@ -62,6 +62,11 @@ def _checkDtype(requested):
 	return dtype
 
 
+class DeviceMemoryCopyError(TypeError, RuntimeError):
+	"""Raised by deepcopy and pickle of a GPUArray. A TypeError, as Python's own refusals to pickle
+	are, and a RuntimeError, as pycuda's refusal for device memory is, so either handler works."""
+
+
 class GPUArray:
 	__array_ufunc__ = None    # numpy defers `ndarray + GPUArray` to us, which refuses it
 
@@ -94,6 +99,24 @@ class GPUArray:
 		ary.gpudata = ndarray
 		ary.ptr = ndarray.__array_interface__["data"][0]
 		return ary
+
+	# Device memory is not copied behind the script's back, as pycuda's is not: a deep copy that
+	# kept this address would write into memory the original owns or the pool hands out again
+	def __deepcopy__(self, memo):
+		raise DeviceMemoryCopyError(
+			"a GPUArray is not deep-copied (its memory is the device's, as on pycuda): "
+			"use ary.copy() for a device copy, or ary.get() for a host array"
+		)
+
+	def __reduce_ex__(self, protocol):
+		raise DeviceMemoryCopyError(
+			"a GPUArray is not pickled (its memory is the device's, as on pycuda): pickle ary.get(), "
+			"and make it a GPUArray again with gpuarray.to_gpu"
+		)
+
+	def __copy__(self):
+		"""A new array object over the same memory, as copy.copy of a pycuda array is."""
+		return GPUArray.wrap(self.gpudata)
 
 	shape = property(lambda self: self.gpudata.shape)
 	dtype = property(lambda self: self.gpudata.dtype)
