@@ -312,3 +312,44 @@ def test_deepcopy_and_pickle_are_refused_shallow_copy_shares(backend):
 	assert shallow is not ary and shallow.ptr == ary.ptr and shallow.shape == ary.shape
 
 # }}}
+
+
+# {{{ an array over given memory
+
+def test_an_array_over_given_memory_has_the_shape_and_dtype_asked(backend):
+	"""GPUArray(shape, dtype, gpudata=other.gpudata) views other's memory, as pycuda's does."""
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Backend.Kernels.ElementWise import reluKer
+
+	host = np.arange(8, dtype=np.float32) - 4
+	base = gpuarray.to_gpu(host)
+
+	view = gpuarray.GPUArray((2, 2), np.float32, gpudata=base.gpudata)
+	assert view.shape == (2, 2) and view.dtype == np.float32 and view.ptr == base.ptr
+	assert np.array_equal(view.get(), host[:4].reshape(2, 2))
+
+	reluKer(np.float32)(view, view)            # writes into base's first four elements
+	assert np.array_equal(base.get(), np.concatenate([np.zeros(4, np.float32), host[4:]]))
+
+	doubles = gpuarray.GPUArray((4, ), np.float64, gpudata=base.gpudata)
+	assert doubles.dtype == np.float64 and doubles.get().tobytes() == base.get().tobytes()
+
+
+def test_an_array_over_given_memory_is_checked(backend):
+	if backend != "cpu":
+		pytest.skip("pycuda takes any device pointer, unchecked")
+
+	from PuzzleLib.Backend import gpuarray
+
+	base = gpuarray.to_gpu(np.zeros(8, dtype=np.float32))
+	with pytest.raises(ValueError, match="holds 32 bytes"):
+		gpuarray.GPUArray((9, ), np.float32, gpudata=base.gpudata)
+	with pytest.raises(ValueError, match="contiguous"):
+		gpuarray.GPUArray((4, ), np.float32, gpudata=base.gpudata[::2])
+	with pytest.raises(TypeError, match="gpudata"):
+		gpuarray.GPUArray((4, ), np.float32, gpudata=base.ptr)
+
+	pooled = gpuarray.GPUArray((3, 5), np.float16, gpudata=gpuarray.memoryPool.allocate(30))
+	assert pooled.shape == (3, 5) and pooled.dtype == np.float16
+
+# }}}

@@ -62,6 +62,24 @@ def _checkDtype(requested):
 	return dtype
 
 
+def _viewOf(buffer, shape, dtype):
+	"""shape and dtype over the start of buffer's memory, as pycuda builds an array over gpudata."""
+	if not isinstance(buffer, np.ndarray):
+		raise TypeError("gpudata must be CPU memory: an array's .gpudata or memoryPool.allocate(nbytes), got %s" % (
+			type(buffer).__name__
+		))
+
+	nbytes = math.prod(shape) * dtype.itemsize
+	if not buffer.flags.c_contiguous:
+		raise ValueError("gpudata must be C-contiguous memory")
+	if buffer.nbytes < nbytes:
+		raise ValueError("gpudata holds %d bytes; %s of %s needs %d" % (buffer.nbytes, shape, dtype, nbytes))
+	if buffer.__array_interface__["data"][0] % dtype.alignment:
+		raise ValueError("gpudata is not aligned for %s" % dtype)
+
+	return buffer.reshape(-1).view(np.uint8)[:nbytes].view(dtype).reshape(shape)
+
+
 class DeviceMemoryCopyError(TypeError, RuntimeError):
 	"""Raised by deepcopy and pickle of a GPUArray. A TypeError, as Python's own refusals to pickle
 	are, and a RuntimeError, as pycuda's refusal for device memory is, so either handler works."""
@@ -84,6 +102,8 @@ class GPUArray:
 				if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.nbytes < nbytes:
 					raise TypeError("allocator must return a uint8 host buffer of %d bytes (a CPU memory pool's allocate)" % nbytes)
 				gpudata = raw[:nbytes].view(dtype).reshape(shape)
+		else:
+			gpudata = _viewOf(gpudata, shape, dtype)
 
 		self.gpudata = gpudata
 		self.ptr = gpudata.__array_interface__["data"][0]
