@@ -143,20 +143,23 @@ class ElementwiseKernel:
 
 	def checkArgs(self, args):
 		# the types are in the key because True == 1.0 == 1 hash alike and a bool is refused
-		key = (args, tuple(map(type, args)))
 		try:
+			key = (args, tuple(map(type, args)))
 			return self.checkedArgs[key]
-		except (KeyError, TypeError):        # TypeError: an unhashable arg, which checkArgs refuses
+		except KeyError:
 			pass
+		except TypeError:                   # an unhashable arg, which checkArgs refuses
+			key = None
 
 		try:
-			checked = checkArgs(self.spec, args)
+			checked = checkArgs(self.spec, args, COMPUTE_CTYPE[self.dtype])
 		except ValueError as e:
 			raise KernelError("%s kernel: %s" % (self.name, e)) from None
 
-		if len(self.checkedArgs) >= self.CHECKED_ARGS_KEPT:
-			self.checkedArgs.clear()
-		self.checkedArgs[key] = checked
+		if key is not None:
+			if len(self.checkedArgs) >= self.CHECKED_ARGS_KEPT:
+				self.checkedArgs.clear()
+			self.checkedArgs[key] = checked
 		return checked
 
 	def run(self, out, operands, span, args):
