@@ -282,7 +282,7 @@ def test_kernel_unsupported_dtype(backend, dtype):
 		kernelCall(dtype=dtype)
 
 
-# --- args: out of range --------------------------------------------------------------------------
+# --- args: out of range, and the sign of zero --------------------------------------------------
 
 @pytest.mark.parametrize("activation, args", (
 	("elu", (10**400, )), ("leakyRelu", (-10**400, )), ("clip", (0, 10**400)), ("clip", (-10**5000, 1))
@@ -344,3 +344,27 @@ def test_clip_bounds_equal_in_the_compute_type_are_refused(backend):
 		gpu(host(0, dtype=np.float64)), gpu(host(1, dtype=np.float64)), 1.0, 1.0 + 2.0**-30
 	)
 
+
+def signs(values):
+	return np.signbit(values).tolist()
+
+
+def test_the_sign_of_a_zero_arg_does_not_depend_on_call_order(backend):
+	"""-0.0 == 0.0 in Python, but clip(x, -0.0, ...) of a negative x is -0.0, and a validated-args
+	cache must not hand one zero's result to the other."""
+	from PuzzleLib.Modules import Activation
+
+	x = np.array([-2.0, -0.0, 0.0, 3.0], dtype=np.float32)
+	for first, second in ((0.0, -0.0), (-0.0, 0.0)):
+		for low in (first, second):
+			y = Activation("clip", args=(low, 6.0))(gpu(x)).get()
+			assert signs(y[:1]) == [math.copysign(1.0, low) < 0], "clip min=%r after min=%r" % (low, first)
+
+	dy = gpu(np.ones(4, np.float32))
+	y = gpu(np.array([-1.0, -1.0, 2.0, -3.0], np.float32))
+	ker = backendKernel(Case("leakyRelu", (0.0, ), ()), "backward", np.float32)
+	for first, second in ((0.0, -0.0), (-0.0, 0.0)):
+		for alpha in (first, second):
+			grad = gpu(np.zeros(4, np.float32))
+			ker(grad, dy, y, alpha)
+			assert signs(grad.get()) == [math.copysign(1.0, alpha) < 0] * 2 + [False, math.copysign(1.0, alpha) < 0]
