@@ -120,6 +120,20 @@ def test_fresh_cache_builds_once_then_loads(fresh):
 	assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def test_cache_files_are_readable_by_whoever_can_read_the_library(fresh):
+	"""Another user who can read the cache loads its library: the digest must be as readable as the
+	library, or the library looks corrupt to them and they rebuild it privately at every start."""
+	lib, digest = fresh.library()
+	readable = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+	assert lib.stat().st_mode & readable == readable & ~currentUmask()
+	assert digest.stat().st_mode & readable == lib.stat().st_mode & readable
+
+
+def currentUmask():
+	with open("/proc/self/status") as f:
+		return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+
+
 def flipBytes(lib, digest):
 	data = bytearray(lib.read_bytes())
 	middle = len(data) // 2

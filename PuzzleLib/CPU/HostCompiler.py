@@ -102,6 +102,10 @@ def _buildInto(folder, stem, cc, source):
 		with os.fdopen(fd, "w") as f:
 			f.write(digest)
 
+		# mkstemp makes its file private (0600); whoever may read the library must read its
+		# digest too, or to them the library looks corrupt and they rebuild it at every start
+		os.chmod(tmpDigest, os.stat(tmpLib).st_mode & 0o666)
+
 		os.replace(tmpLib, libPath)
 		os.replace(tmpDigest, os.path.join(folder, stem + ".sha256"))
 		return libPath, digest
