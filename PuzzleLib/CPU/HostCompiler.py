@@ -128,7 +128,7 @@ def _loadVerified(libPath, digestPath):
 		return None
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()        # held by load and by _load within it
 _private = None
 
 
@@ -163,11 +163,31 @@ def _removeStale(folder, stem):
 				os.unlink(path)
 
 
+_failures = {}         # cache key -> the error its build ended with: not retried in this process
+
+
 def load(source, cc, warn):
-	"""The ctypes library built from source with cc. warn(message) reports trouble with the cache."""
+	"""The ctypes library built from source with cc. warn(message) reports trouble with the cache.
+
+	A build that fails is not tried again in this process (a broken toolchain would otherwise cost
+	a compilation for every kernel asked for): asking again raises the same error.
+	"""
 	key = hashlib.sha256("\0".join(
 		[source, " ".join(FLAGS + LIBS), _compilerVersion(cc), _cpuIdentity(), sys.platform]
 	).encode()).hexdigest()[:32]
+
+	with _lock:
+		if key in _failures:
+			raise _failures[key]
+
+		try:
+			return _load(source, cc, warn, key)
+		except (CompilerError, OSError) as e:
+			_failures[key] = e
+			raise
+
+
+def _load(source, cc, warn, key):
 	stem = "kernels-%s" % key
 
 	with _lock:
