@@ -32,6 +32,14 @@ with open(os.path.join(os.path.dirname(__file__), "half_float.c")) as _file:
 PRELUDE = """\
 #include <stdint.h>
 #include <math.h>
+#include <pthread.h>
+
+/* libgomp's thread pool does not survive fork(): a child that starts a team waits forever for
+   threads that exist only in its parent. So a forked child (multiprocessing's default on Linux)
+   runs every loop in its own thread. */
+static int pz_threads_usable = 1;
+static void pz_forked(void) { pz_threads_usable = 0; }
+__attribute__((constructor)) static void pz_watch_fork(void) { pthread_atfork(NULL, NULL, pz_forked); }
 
 /* glibc declares its vector math variants only under -ffast-math, which we never use (it breaks
    NaN handling): declare them here so the vectorizer calls libmvec. */
@@ -67,7 +75,7 @@ def kernelSource(op, dtype):
 
 	def loop(pragma, header, first):
 		return [
-			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
+			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d && pz_threads_usable)" % (pragma, PARALLEL_MIN),
 			"\t\t%s {" % header
 		] + first + ["\t\t\t" + line for line in body] + ["\t\t}"]
 
@@ -105,7 +113,7 @@ def _blockedUnitLoop(op, dtype, body):
 		"\t\t\tif (i >= end) break;",
 	] + ["\t\t\t" + line for line in body] + [
 		"\t\t}",
-		"\t\t#pragma omp parallel for schedule(static) if(parallel: count >= %d)" % PARALLEL_MIN,
+		"\t\t#pragma omp parallel for schedule(static) if(parallel: count >= %d && pz_threads_usable)" % PARALLEL_MIN,
 		"\t\tfor (int64_t b = first / 4; b < last / 4; b++) {",
 		"\t\t\tuint32_t w[4];",
 		"\t\t\tpz_philox_block(w, rng_key, rng_counter, b);",
@@ -119,10 +127,11 @@ COPY_SOURCE = """\
 
 void copy_bytes(char *dst, const char *src, int64_t nbytes)
 {
-	#pragma omp parallel if(nbytes >= %d)
+	#pragma omp parallel if(nbytes >= %d && pz_threads_usable)
 	{
 		const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-		const int64_t chunk = (nbytes / threads + 63) & ~(int64_t)63;
+		/* the share rounded up, so that the threads' chunks together cover every byte */
+		const int64_t chunk = ((nbytes + threads - 1) / threads + 63) & ~(int64_t)63;
 		const int64_t begin = thread * chunk < nbytes ? thread * chunk : nbytes;
 		const int64_t end = begin + chunk < nbytes ? begin + chunk : nbytes;
 		memcpy(dst + begin, src + begin, end - begin);
@@ -135,7 +144,7 @@ void copy_bytes(char *dst, const char *src, int64_t nbytes)
 PHILOX_WORDS_SOURCE = """\
 void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
 {
-	#pragma omp parallel for schedule(static) if(count >= %d)
+	#pragma omp parallel for schedule(static) if(count >= %d && pz_threads_usable)
 	for (int64_t b = 0; b < (count + 3) / 4; b++)
 		pz_philox_store_block(out, count, key, counter, b);
 }
@@ -147,13 +156,13 @@ ROWS_TEMPLATE = """\
 void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
 {
 	if (S == 1) {
-		#pragma omp parallel for schedule(static) if(N * C >= %(min)d)
+		#pragma omp parallel for schedule(static) if(N * C >= %(min)d && pz_threads_usable)
 		for (int64_t n = 0; n < N; n++)
 			pz_softmax_row_%(name)s(x + n * C, y + n * C, C, 1);
 		return;
 	}
 
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d && pz_threads_usable)
 	for (int64_t r = 0; r < N * S; r++) {
 		const int64_t base = (r / S) * C * S + r %% S;
 		pz_softmax_row_%(name)s(x + base, y + base, C, S);
@@ -163,13 +172,13 @@ void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
 void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_t N, int64_t C, int64_t S)
 {
 	if (S == 1) {
-		#pragma omp parallel for schedule(static) if(N * C >= %(min)d)
+		#pragma omp parallel for schedule(static) if(N * C >= %(min)d && pz_threads_usable)
 		for (int64_t n = 0; n < N; n++)
 			pz_softmax_backward_row_%(name)s(y + n * C, g + n * C, dx + n * C, C, 1);
 		return;
 	}
 
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d && pz_threads_usable)
 	for (int64_t r = 0; r < N * S; r++) {
 		const int64_t base = (r / S) * C * S + r %% S;
 		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
@@ -178,14 +187,14 @@ void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_
 
 void argmax_%(name)s(const %(s)s *x, int32_t *out, int64_t N, int64_t C, int64_t S)
 {
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d && pz_threads_usable)
 	for (int64_t r = 0; r < N * S; r++)
 		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
 }
 
 void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N, int64_t C, int64_t S)
 {
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d && pz_threads_usable)
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t c = 0; c < C; c++)
 			#pragma omp simd
