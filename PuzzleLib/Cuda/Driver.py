@@ -3,7 +3,7 @@
 pycuda is an optional extra: nothing here imports it before initialise() is called.
 """
 
-import atexit
+import atexit, multiprocessing
 
 from PuzzleLib import Config
 
@@ -17,13 +17,24 @@ def initialise(deviceIdx):
 	if context is not None:
 		return context
 
+	if not Config.shouldInit():
+		raise Config.ConfigError(
+			"%s is not the main process, and only the main process initialises a device unless "
+			"Config.allowMultiContext is True" % multiprocessing.current_process().name
+		)
+
 	try:
 		import pycuda.driver as drv
 	except ImportError as e:
 		if "libcuda" in str(e):
-			raise Config.ConfigError("no NVIDIA driver: %s" % e) from None
+			raise Config.ConfigError(
+				"no NVIDIA driver on this machine, %s; without a GPU, leave out the cuda extra and use the "
+				"CPU backend" % e
+			) from None
 		if isinstance(e, ModuleNotFoundError) and e.name == "pycuda":
-			raise Config.ConfigError("pycuda is not installed (pip install .[cuda]): %s" % e) from None
+			raise Config.ConfigError(
+				"pycuda is not installed; on a machine with an NVIDIA GPU, pip install '.[cuda]' adds it"
+			) from None
 		# e.g. a pycuda built against a newer CUDA than the driver ("undefined symbol ..._v2")
 		raise Config.ConfigError("pycuda is installed but does not import: %s" % e) from None
 
