@@ -24,10 +24,10 @@ class KernelWarning(UserWarning):
 
 
 def warn(message):
-	"""Reports trouble with the kernels: to the log (when Config.showWarnings) and as a KernelWarning."""
+	"""Reports trouble with the kernels once, as a KernelWarning (when Config.showWarnings); an
+	application that wants it in its log calls logging.captureWarnings(True)."""
 	if Config.showWarnings:
-		Config.getLogger().warning(message)
-	warnings.warn(message, KernelWarning, stacklevel=3)
+		warnings.warn(message, KernelWarning, stacklevel=3)
 
 
 def requestedPath():

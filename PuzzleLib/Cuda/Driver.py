@@ -57,6 +57,7 @@ def initialise(deviceIdx):
 	except drv.Error as e:
 		raise Config.ConfigError("CUDA device %d did not initialise: %s" % (deviceIdx, e)) from None
 
+	Config.getLogger().debug("CUDA context on device %d, %s", deviceIdx, device.name())
 	atexit.register(_release)
 	return context
 
