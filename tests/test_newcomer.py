@@ -59,7 +59,7 @@ def test_backend_line_is_one_sentence(choice):
 
 	lines = libraryLines(stderr)
 	assert len(lines) == 1, stderr
-	assert re.match(r"\[PuzzleLib\] INFO: using the (cpu|cuda) backend \S", lines[0]), lines[0]
+	assert re.match(r"\[PuzzleLib\] INFO: using the (cpu|cuda) backend(, as | on |, chosen automatically)", lines[0]), lines[0]
 	assert bracketDepth(lines[0]) <= 1, "the line nests brackets: %s" % lines[0]
 	assert stdout == ""
 
@@ -148,3 +148,20 @@ def test_main_job_labels_its_matrices():
 	assert labels[1] - labels[0] == 4 and labels[2] - labels[1] == 4, "each label heads its 3x3 matrix:\n%s" % stdout
 	firstRow = lambda label: [float(v) for v in re.findall(r"-?\d+\.?\d*(?:e[-+]\d+)?", lines[label + 1])]
 	assert firstRow(labels[0]) == [3, -8, -8] and firstRow(labels[2]) == [3, 0, 0], stdout
+
+
+# --- the package's metadata --------------------------------------------------------------------
+
+def test_setup_names_its_url_and_author():
+	import ast
+
+	with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as f:
+		tree = ast.parse(f.read())
+
+	call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup")
+	keywords = {keyword.arg: keyword.value for keyword in call.keywords}
+	for field in ("url", "author"):
+		assert field in keywords, "setup() has no %s" % field
+		value = ast.literal_eval(keywords[field])
+		assert isinstance(value, str) and value.strip(), "%s is empty" % field
+	assert ast.literal_eval(keywords["url"]).startswith("https://")
