@@ -457,10 +457,14 @@ def withoutPycuda(c):
 
 
 def withBrokenPycuda(c):
-	"""pycuda is there but its import fails (e.g. built against a newer CUDA than the driver)."""
+	"""pycuda is there but its import fails (e.g. built against a newer CUDA than the driver), on a
+	machine whose driver library loads."""
 	noContextYet(c)
 	for name in ("pycuda", "pycuda.driver"):
 		c.monkeypatch.setitem(sys.modules, name, None)
+
+	from PuzzleLib.Cuda import Driver
+	c.monkeypatch.setattr(Driver, "driverMissing", lambda: None)
 
 
 def choose(c):

@@ -3,7 +3,7 @@
 pycuda is an optional extra: nothing here imports it before initialise() is called.
 """
 
-import atexit, multiprocessing
+import atexit, ctypes, multiprocessing, sys
 
 from PuzzleLib import Config
 
@@ -26,15 +26,19 @@ def initialise(deviceIdx):
 	try:
 		import pycuda.driver as drv
 	except ImportError as e:
-		if "libcuda" in str(e):
-			raise Config.ConfigError(
-				"no NVIDIA driver on this machine, %s; without a GPU, leave out the cuda extra and use the "
-				"CPU backend" % e
-			) from None
 		if isinstance(e, ModuleNotFoundError) and e.name == "pycuda":
 			raise Config.ConfigError(
 				"pycuda is not installed; on a machine with an NVIDIA GPU, pip install '.[cuda]' adds it"
 			) from None
+
+		# pycuda says "libcuda.so.1: cannot open ...", or, linked against a stub, "undefined symbol"
+		missing = str(e) if "libcuda" in str(e) else driverMissing()
+		if missing is not None:
+			raise Config.ConfigError(
+				"no NVIDIA driver on this machine, %s; without a GPU, leave out the cuda extra and use the "
+				"CPU backend" % missing
+			) from None
+
 		# e.g. a pycuda built against a newer CUDA than the driver ("undefined symbol ..._v2")
 		raise Config.ConfigError("pycuda is installed but does not import: %s" % e) from None
 
@@ -60,6 +64,15 @@ def initialise(deviceIdx):
 	Config.getLogger().debug("CUDA context on device %d, %s", deviceIdx, device.name())
 	atexit.register(_release)
 	return context
+
+
+def driverMissing():
+	"""Why the NVIDIA driver's library does not load, or None where it does."""
+	try:
+		ctypes.CDLL("nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1")
+	except OSError as e:
+		return str(e)
+	return None
 
 
 def _release():
