@@ -62,6 +62,9 @@ def _checkDtype(requested):
 	return dtype
 
 
+_NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
+
+
 def _viewOf(buffer, shape, dtype):
 	"""shape and dtype over the start of buffer's memory, as pycuda builds an array over gpudata."""
 	if not isinstance(buffer, np.ndarray):
@@ -83,9 +86,6 @@ def _viewOf(buffer, shape, dtype):
 class DeviceMemoryCopyError(TypeError, RuntimeError):
 	"""Raised by deepcopy and pickle of a GPUArray. A TypeError, as Python's own refusals to pickle
 	are, and a RuntimeError, as pycuda's refusal for device memory is, so either handler works."""
-
-
-_NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
 
 
 class GPUArray:
