@@ -24,10 +24,10 @@ class KernelWarning(UserWarning):
 
 
 def warn(message):
-	"""Reports trouble with the kernels: to the log (when Config.showWarnings) and as a KernelWarning."""
+	"""Reports trouble with the kernels once, as a KernelWarning (when Config.showWarnings); an
+	application that wants it in its log calls logging.captureWarnings(True)."""
 	if Config.showWarnings:
-		Config.getLogger().warning(message)
-	warnings.warn(message, KernelWarning, stacklevel=3)
+		warnings.warn(message, KernelWarning, stacklevel=3)
 
 
 def requestedPath():
@@ -119,29 +119,39 @@ class CompiledKernel(Kernel):
 
 
 class NumpyKernel(Kernel):
+	"""The formula evaluated by numpy, a cache-sized chunk at a time: the temporaries each step of a
+	formula makes then stay in the CPU's cache instead of streaming whole arrays through memory."""
+
+	CHUNK = 1 << 15
+
+	def __init__(self, op, dtype):
+		super().__init__(op, dtype)
+		self.math = NumpyMath(self.computeType)
+		self.writtenArrays = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
+
 	def run(self, arrays, span, args):
-		def flat(ary):
-			return ary.gpudata.reshape(-1)[span.start::span.step][:span.count]
-
 		ctype = self.computeType
-		params, stream = args[:self.nArgs], args[self.nArgs:]
-		values, arrayIndex = [], 0
-
-		for operand in self.op.operands:
-			if operand.isArray:
-				if operand.isRead:
-					values.append(flat(arrays[arrayIndex]).astype(ctype))
-				arrayIndex += 1
-			else:
-				indices = span.start + span.step * np.arange(span.count, dtype=np.int64)
-				values.append(Philox.RANDOM[operand.role](*stream, indices).astype(ctype))
+		params, stream = tuple(ctype(arg) for arg in args[:self.nArgs]), args[self.nArgs:]
+		flats = [ary.gpudata.reshape(-1)[span.start::span.step][:span.count] for ary in arrays]
 
 		# overflow to inf (also on the float16 store) and NaN are results here, not events to warn of
 		with np.errstate(all="ignore"):
-			results = self.op.results(self.op.formula(NumpyMath(ctype), *values, *(ctype(arg) for arg in params)))
-			written = [(ary, dtype) for ary, dtype, operand in zip(arrays, self.dtypes, self.op.arrays) if operand.isWritten]
-			for (ary, dtype), result in zip(written, results):
-				flat(ary)[...] = np.asarray(result).astype(dtype)
+			for first in range(0, span.count, self.CHUNK):
+				chunk = [flat[first:first + self.CHUNK] for flat in flats]
+				values, arrayIndex = [], 0
+
+				for operand in self.op.operands:
+					if operand.isArray:
+						if operand.isRead:      # every result is computed before any is stored
+							values.append(chunk[arrayIndex].astype(ctype, copy=False))
+						arrayIndex += 1
+					else:
+						indices = span.start + span.step * np.arange(first, first + len(chunk[0]), dtype=np.int64)
+						values.append(Philox.RANDOM[operand.role](*stream, indices).astype(ctype, copy=False))
+
+				results = self.op.results(self.op.formula(self.math, *values, *params))
+				for k, result in zip(self.writtenArrays, results):
+					np.copyto(chunk[k], result, casting="same_kind")
 
 
 @functools.lru_cache(maxsize=None)

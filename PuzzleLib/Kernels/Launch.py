@@ -131,10 +131,11 @@ class ElementwiseKernel:
 
 	The arrays are the entry's array operands in its order, args its params; an entry with a
 	random operand also takes the stream's key and counter. Elements outside the slice are not
-	touched. The checks every backend makes before a kernel runs live here once; a backend
-	subclass names its array type and contiguity test and implements run(arrays, span, args),
-	which is called only when the slice selects at least one element, with args already
-	validated (floats, then the stream's two ints).
+	touched. A `stream=` keyword, which the original's callers pass, is accepted and ignored:
+	kernels run in the default stream. The checks every backend makes before a kernel runs live
+	here once; a backend subclass names its array type and contiguity test and implements
+	run(arrays, span, args), which is called only when the slice selects at least one element,
+	with args already validated (floats, then the random stream's two ints).
 	"""
 
 	arrayType = None                 # the backend's GPUArray class
@@ -153,7 +154,7 @@ class ElementwiseKernel:
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
 
-	def __call__(self, *arraysAndArgs, slice=None):
+	def __call__(self, *arraysAndArgs, slice=None, stream=None):
 		arrays, args = arraysAndArgs[:self.nArrays], arraysAndArgs[self.nArrays:]
 		if len(arrays) != self.nArrays:
 			raise KernelError("%s kernel takes %d array(s) %s, got %d, then %d arg(s) %s%s" % (
@@ -161,13 +162,13 @@ class ElementwiseKernel:
 				self.op.params, ", then the random stream's key and counter" if self.op.isRandom else ""
 			))
 
-		stream = ()
+		randomStream = ()
 		if self.op.isRandom:
 			if len(args) != self.nArgs + 2:
 				raise KernelError("%s kernel takes %d arg(s) %s and the random stream's key and counter, got %d arg(s)" % (
 					self.name, self.nArgs, self.op.params, len(args)
 				))
-			args, stream = args[:self.nArgs], checkStream(self.name, *args[self.nArgs:])
+			args, randomStream = args[:self.nArgs], checkStream(self.name, *args[self.nArgs:])
 
 		if args or self.op.params:
 			args = self.checkArgs(args)
@@ -176,7 +177,7 @@ class ElementwiseKernel:
 		span = resolveSlice(slice, arrays[0].size)
 
 		if span.count > 0:
-			self.run(arrays, span, args + stream)
+			self.run(arrays, span, args + randomStream)
 
 	def checkArgs(self, args):
 		# args that compare equal may still differ: True == 1.0 == 1 (a bool is refused) and

@@ -206,7 +206,7 @@ class Module:
 		raise NotImplementedError()
 
 	def checkDataType(self, dtype):
-		self.genericCheckDataType(dtype, "data")
+		self.genericCheckDataType(dtype)
 
 	def checkGradShape(self, shape):
 		pass
@@ -215,13 +215,12 @@ class Module:
 		raise NotImplementedError()
 
 	def checkGradType(self, dtype):
-		self.genericCheckDataType(dtype, "grad")
+		self.genericCheckDataType(dtype)
 
-	def genericCheckDataType(self, dtype, what="data"):
+	def genericCheckDataType(self, dtype):
+		"""Data and grad alike must be of the module's dtype, as calcMode set it."""
 		if dtype != self.calctype:
-			raise self.error("expected %s of dtype %s (set by calcMode), got %s" % (
-				what, np.dtype(self.calctype), dtype
-			))
+			raise self.error("expected dtype %s (set by calcMode), got %s" % (np.dtype(self.calctype), dtype))
 
 	def __str__(self):
 		return "Module %s (name: %s)" % (self.__class__.__name__, self.name)

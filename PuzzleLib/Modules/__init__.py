@@ -1,6 +1,12 @@
-from PuzzleLib.Modules.Module import Module, ModuleError
-from PuzzleLib.Modules.Activation import Activation
+from PuzzleLib.Modules.Module import Module, ModuleError, MemoryUnit
+from PuzzleLib.Modules.Activation import (
+	Activation, ActivationType, sigmoid, tanh, relu, leakyRelu, elu, softPlus, clip
+)
 from PuzzleLib.Modules.Dropout import Dropout
 from PuzzleLib.Modules.SoftMax import SoftMax
 
-__all__ = ["Module", "ModuleError", "Activation", "Dropout", "SoftMax"]
+__all__ = [
+	"Module", "ModuleError", "MemoryUnit",
+	"Activation", "ActivationType", "sigmoid", "tanh", "relu", "leakyRelu", "elu", "softPlus", "clip",
+	"Dropout", "SoftMax"
+]
