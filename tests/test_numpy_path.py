@@ -33,14 +33,14 @@ def test_select_is_np_where_bit_for_bit(dtype):
 def test_chunked_numpy_kernel_covers_exactly_the_slice(monkeypatch, slc):
 	from PuzzleLib.CPU import ElementWise
 	from PuzzleLib.CPU.GPUArray import to_gpu
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Table import TABLE
 
 	monkeypatch.setattr(ElementWise.NumpyKernel, "CHUNK", 64)
 	n = 64 * 9 + 13
 	x = np.random.default_rng(3).standard_normal(n).astype(np.float32) * 4
 	marker = np.full(n, 1234.5, np.float32)
 
-	ker = ElementWise.kernel(TABLE["leakyRelu"], "forward", np.dtype(np.float32), "numpy")
+	ker = ElementWise.kernel(TABLE["leakyRelu"], np.dtype(np.float32), "numpy")
 	assert isinstance(ker, ElementWise.NumpyKernel)
 
 	out = to_gpu(marker)
