@@ -76,6 +76,23 @@ def copyBytes():
 	return function
 
 
+def threads(count=None):
+	"""The compiled kernels' thread team size (the calling thread included); with count, sets it
+	first. count 0 restores the default: OMP_NUM_THREADS when set, else the CPUs this process may
+	run on. 1 on the numpy path, which count does not change."""
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		return 1
+
+	if count is None:
+		return lib.pz_get_threads()
+
+	if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+		raise ValueError("threads takes a thread count >= 0 (0: the default), got %r" % (count, ))
+	return lib.pz_set_threads(count)
+
+
 class Kernel(ElementwiseKernel):
 	"""ker(out, *operands, *args, slice=None): out[i] = f(operands[i]) for i in the flat slice.
 

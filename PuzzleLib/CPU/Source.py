@@ -1,9 +1,9 @@
 """C source of every CPU elementwise kernel, generated from the activation table: pure Python.
 
 One translation unit holds every activation x direction x dtype. Each kernel walks a flat range
-(start, step, count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the
-`declare simd` lines let glibc's libmvec vectorize the math functions), and a strided loop for
-stepped slices.
+(start, step, count): a unit-stride loop that the compiler vectorizes (the `declare simd` lines
+let glibc's libmvec vectorize the math functions), and a strided loop for stepped slices. Above
+PARALLEL_MIN elements the range is shared out in chunks over the thread team of thread_pool.c.
 """
 
 import os
@@ -23,23 +23,35 @@ LOAD = {np.dtype(np.float16): "pz_half_to_float(%s)", np.dtype(np.float32): "%s"
 STORE = {np.dtype(np.float16): "pz_float_to_half(%s)", np.dtype(np.float32): "%s", np.dtype(np.float64): "%s"}
 DTYPES = tuple(STORAGE_CTYPE)
 
-# below this many elements a thread team costs more than it saves
+# below this many elements a thread team costs more than it saves (measured: README, Benchmark)
 PARALLEL_MIN = 1 << 15
 
-with open(os.path.join(os.path.dirname(__file__), "half_float.c")) as _file:
-	HALF_FLOAT = _file.read()
+# elements a thread claims at a time (see thread_pool.c): 64 KiB of float32
+CHUNK = 1 << 14
+
+
+def _read(name):
+	with open(os.path.join(os.path.dirname(__file__), name)) as file:
+		return file.read()
+
+
+HALF_FLOAT = _read("half_float.c")
+THREAD_POOL = _read("thread_pool.c")
 
 PRELUDE = """\
+#define _GNU_SOURCE                     /* sched_getaffinity, CPU_COUNT */
 #include <stdint.h>
 #include <math.h>
 
 /* glibc declares its vector math variants only under -ffast-math, which we never use (it breaks
    NaN handling): declare them here so the vectorizer calls libmvec. */
 %s
-""" % "\n".join(
+
+#define PZ_PARALLEL_MIN %d
+""" % ("\n".join(
 	"#pragma omp declare simd notinbranch\n%s %s%s(%s);" % (ctype, name, suffix, ctype)
 	for name in MATH_FUNCTIONS for ctype, suffix in (("float", "f"), ("double", ""))
-)
+), PARALLEL_MIN)
 
 
 def kernelSignature(spec, direction, dtype):
@@ -53,45 +65,79 @@ def kernelSignature(spec, direction, dtype):
 
 
 def kernelSource(spec, direction, dtype):
-	ctype = COMPUTE_CTYPE[dtype]
+	"""The kernel: its arguments packed in a struct, a range function over [begin, end) of the
+	call's elements, and the entry point that hands the range to the thread team."""
+	ctype, storage = COMPUTE_CTYPE[dtype], STORAGE_CTYPE[dtype]
+	name = kernelName(spec, direction, SHORT_NAME[dtype])
+	inputs = ["in%d" % k for k in range(len(DIRECTIONS[direction]))]
+	fields = (
+		["%s *out;" % storage] + ["const %s *%s;" % (storage, field) for field in inputs] +
+		["int64_t start, step;"] + ["%s %s;" % (ctype, param) for param in paramNames(spec)]
+	)
+	unpacked = ["out"] + inputs + ["start", "step"] + list(paramNames(spec))
 
-	def loop(pragma, index):
+	def loop(index):
 		body = elementBody(
 			spec, direction, ctype,
 			load=lambda k: LOAD[dtype] % ("in%d[%s]" % (k, index)),
 			store=lambda expr: "out[%s] = %s;" % (index, STORE[dtype] % expr),
 		)
-		return [
-			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
-			"\t\tfor (int64_t k = 0; k < count; k++) {"
+		return (["\t\t#pragma omp simd"] if index == "k" else []) + [
+			"\t\tfor (int64_t k = begin; k < end; k++) {"
 		] + (["\t\t\tconst int64_t i = start + k * step;"] if index == "i" else []) + [
 			"\t\t\t" + line for line in body
 		] + ["\t\t}"]
 
-	shift = "".join(" in%d += start;" % k for k in range(len(DIRECTIONS[direction])))
+	shift = "".join(" %s += start;" % field for field in inputs)
 	return "\n".join(
-		[kernelSignature(spec, direction, dtype), "{", "\tif (step == 1) {", "\t\tout += start;" + shift] +
-		loop("parallel for simd", "k") + ["\t} else {"] + loop("parallel for", "i") + ["\t}", "}", ""]
+		["struct %s_args { %s };" % (name, " ".join(fields)), ""] +
+		["static void %s_range(const void *argp, int64_t begin, int64_t end)" % name, "{",
+			"\tconst struct %s_args *a = argp;" % name] +
+		["\t%s%s = a->%s;" % (decl, field, field) for decl, field in zip(
+			["%s *" % storage] + ["const %s *" % storage] * len(inputs) + ["const int64_t "] * 2 +
+			["const %s " % ctype] * len(spec.params), unpacked
+		)] +
+		["\tif (step == 1) {", "\t\tout += start;" + shift] + loop("k") + ["\t} else {"] + loop("i") + ["\t}", "}", ""] +
+		[kernelSignature(spec, direction, dtype), "{",
+			"\tconst struct %s_args a = { %s };" % (name, ", ".join(unpacked)),
+			"\tpz_run(%s_range, &a, count, %d);" % (name, CHUNK),
+			"}", ""]
 	)
 
 
-# gpuarray.copy and the slice pass-through: memcpy split over the cores, as the kernels are
+# a kernel's whole range: on the team above PARALLEL_MIN elements, else on the calling thread
+RUN_SOURCE = """\
+static inline void pz_run(pz_range_fn fn, const void *args, int64_t count, int64_t chunk)
+{
+	if (count >= PZ_PARALLEL_MIN)
+		pz_parallel(fn, args, count, chunk);
+	else
+		fn(args, 0, count);
+}
+"""
+
+
+# gpuarray.copy and the slice pass-through: memcpy over the thread team, as the kernels are
 COPY_SOURCE = """\
 #include <string.h>
-#include <omp.h>
+
+struct copy_args { char *dst; const char *src; };
+
+static void copy_range(const void *argp, int64_t begin, int64_t end)
+{
+	const struct copy_args *a = argp;
+	memcpy(a->dst + begin, a->src + begin, end - begin);
+}
 
 void copy_bytes(char *dst, const char *src, int64_t nbytes)
 {
-	#pragma omp parallel if(nbytes >= %d)
-	{
-		const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-		const int64_t chunk = (nbytes / threads + 63) & ~(int64_t)63;
-		const int64_t begin = thread * chunk < nbytes ? thread * chunk : nbytes;
-		const int64_t end = begin + chunk < nbytes ? begin + chunk : nbytes;
-		memcpy(dst + begin, src + begin, end - begin);
-	}
+	const struct copy_args a = { dst, src };
+	if (nbytes >= %d)
+		pz_parallel(copy_range, &a, nbytes, %d);
+	else
+		copy_range(&a, 0, nbytes);
 }
-""" % (PARALLEL_MIN * 4)
+""" % (PARALLEL_MIN * 4, CHUNK * 4)
 
 
 def librarySource():
@@ -99,4 +145,4 @@ def librarySource():
 		kernelSource(spec, direction, dtype)
 		for spec in TABLE.values() for direction in DIRECTIONS for dtype in DTYPES
 	]
-	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)
+	return "\n".join([PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, COPY_SOURCE] + kernels)
