@@ -119,7 +119,10 @@ class CompiledKernel(Kernel):
 		self.function.restype = None
 
 	def run(self, out, operands, span, args):
-		self.function(out.ptr, *(operand.ptr for operand in operands), *span, *args)
+		if len(operands) == 1:
+			self.function(out.ptr, operands[0].ptr, *span, *args)
+		else:
+			self.function(out.ptr, *[operand.ptr for operand in operands], *span, *args)
 
 
 class NumpyKernel(Kernel):

@@ -68,6 +68,11 @@ class GPUArray:
 	def __init__(self, shape, dtype=np.float32, allocator=None, gpudata=None):
 		shape, dtype = _checkShape(shape), _checkDtype(dtype)
 
+		if gpudata is None and type(allocator) is MemoryPool:     # the common case, kept lean
+			raw, ptr = allocator.allocateAt(math.prod(shape) * dtype.itemsize)
+			self._adopt(raw.view(dtype).reshape(shape), ptr, True)
+			return
+
 		if gpudata is None:
 			nbytes = math.prod(shape) * dtype.itemsize
 			if allocator is None:
@@ -80,26 +85,26 @@ class GPUArray:
 					raise TypeError("allocator must return a uint8 host buffer of %d bytes (a CPU memory pool's allocate)" % nbytes)
 				gpudata = raw[:nbytes].view(dtype).reshape(shape)
 
-		self.gpudata = gpudata
-		self.ptr = gpudata.__array_interface__["data"][0]
+		self._adopt(gpudata, gpudata.__array_interface__["data"][0], gpudata.flags.c_contiguous)
+
+	def _adopt(self, gpudata, ptr, contiguous):
+		# what every kernel call checks is read here once, not from numpy at each call
+		self.gpudata, self.ptr = gpudata, ptr
+		self.shape, self.dtype, self.size, self.nbytes = gpudata.shape, gpudata.dtype, gpudata.size, gpudata.nbytes
+		self._contiguous = contiguous
 
 	@classmethod
 	def wrap(cls, ndarray):
 		"""Adopts an ndarray (no copy) as the memory of a new GPUArray."""
 		ary = cls.__new__(cls)
-		ary.gpudata = ndarray
-		ary.ptr = ndarray.__array_interface__["data"][0]
+		ary._adopt(ndarray, ndarray.__array_interface__["data"][0], ndarray.flags.c_contiguous)
 		return ary
 
-	shape = property(lambda self: self.gpudata.shape)
-	dtype = property(lambda self: self.gpudata.dtype)
-	size = property(lambda self: self.gpudata.size)
-	nbytes = property(lambda self: self.gpudata.nbytes)
 	ndim = property(lambda self: self.gpudata.ndim)
 	strides = property(lambda self: self.gpudata.strides)
 	flags = property(lambda self: self.gpudata.flags)
 	itemsize = property(lambda self: self.gpudata.itemsize)
-	mem_size = size
+	mem_size = property(lambda self: self.size)
 
 	def __len__(self):
 		return len(self.gpudata)
@@ -266,7 +271,7 @@ def synchronize():
 
 
 def isContiguous(ary):
-	return ary.gpudata.flags.c_contiguous
+	return ary._contiguous
 
 
 def getDeviceName():

@@ -73,6 +73,7 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 	"""Every array is of the backend's type, the kernel's dtype, one size, C-contiguous, and no input
 	overlaps the output unless it is the output."""
 	first = arrays[0]
+	size = first.size if isinstance(first, arrayType) else None
 
 	for index, ary in enumerate(arrays):
 		if not isinstance(ary, arrayType):
@@ -83,25 +84,61 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 		if ary.dtype != dtype:
 			raise KernelError("%s kernel: operand %d has dtype %s, the kernel is for %s" % (name, index, ary.dtype, dtype))
 
-		if ary.size != first.size:
+		if ary.size != size:
 			raise KernelError("%s kernel: operand %d has %d elements, operand 0 has %d" % (
-				name, index, ary.size, first.size
+				name, index, ary.size, size
 			))
 
 		if not contiguous(ary):
 			raise KernelError("%s kernel: operand %d is not C-contiguous" % (name, index))
 
-	if first.size == 0:
-		return          # nothing is written (and pycuda's empty arrays have no address)
+	if size:
+		checkOverlap(name, arrays)
 
-	# an input may be the output itself (inplace), but not overlap it shifted: it would be read
-	# after it is written, in an order that depends on the vectorization and the threads
+
+def checkOverlap(name, arrays):
+	"""No input overlaps the output (arrays[0], not empty) unless it is the output: it would be read
+	after it is written, in an order that depends on the vectorization and the threads."""
+	first = arrays[0]
 	start = int(first.ptr)
-	for index, ary in enumerate(arrays[1:], 1):
+	end = start + first.nbytes
+
+	for index in range(1, len(arrays)):
+		ary = arrays[index]
 		other = int(ary.ptr)
-		if other != start and other < start + first.nbytes and start < other + ary.nbytes:
+		if other != start and other < end and start < other + ary.nbytes:
 			raise KernelError("%s kernel: operand %d overlaps the output (operand 0) without being it; "
 				"only the very same array may be both" % (name, index))
+
+
+class Spans:
+	"""resolveSlice, remembered: a model calls a kernel with the same few slices and sizes over and
+	over. The key holds the bounds' types, so that True is not taken for a checked 1."""
+
+	KEPT = 256
+
+	def __init__(self):
+		self.spans = {}
+
+	def __call__(self, slc, size):
+		if slc is None:
+			key = size
+		elif type(slc) is slice:
+			start, stop, step = slc.start, slc.stop, slc.step
+			key = (start, stop, step, type(start), type(stop), type(step), size)
+		else:
+			return resolveSlice(slc, size)        # refused there
+
+		try:
+			return self.spans[key]
+		except (KeyError, TypeError):             # TypeError: an unhashable bound, refused below
+			pass
+
+		span = resolveSlice(slc, size)
+		if len(self.spans) >= self.KEPT:
+			self.spans.clear()
+		self.spans[key] = span
+		return span
 
 
 class ElementwiseKernel:
@@ -121,6 +158,7 @@ class ElementwiseKernel:
 		self.name = kernelName(spec, direction, SHORT_NAME[dtype])
 		self.nOperands = len(DIRECTIONS[direction])
 		self.checkedArgs = {}
+		self.spans = Spans()
 
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
@@ -135,11 +173,25 @@ class ElementwiseKernel:
 		if args or self.spec.params:
 			args = self.checkArgs(args)
 
-		checkOperands(self.name, self.dtype, (out, ) + operands, self.arrayType, self.isContiguous)
-		span = resolveSlice(slice, out.size)
+		arrays = (out, ) + operands
+		if not self.plainOperands(arrays):
+			checkOperands(self.name, self.dtype, arrays, self.arrayType, self.isContiguous)    # says what is wrong
+		elif out.size:
+			checkOverlap(self.name, arrays)
+
+		span = self.spans(slice, out.size)
 
 		if span.count > 0:
 			self.run(out, operands, span, args)
+
+	def plainOperands(self, arrays):
+		"""True when every array is of the backend's type and the kernel's dtype, one size and
+		C-contiguous: checkOperands' test without its messages, for the common case."""
+		arrayType, dtype, contiguous, size = self.arrayType, self.dtype, self.isContiguous, arrays[0].size
+		for ary in arrays:
+			if not (isinstance(ary, arrayType) and ary.dtype == dtype and ary.size == size and contiguous(ary)):
+				return False
+		return True
 
 	def checkArgs(self, args):
 		# the types are in the key because True == 1.0 == 1 hash alike and a bool is refused

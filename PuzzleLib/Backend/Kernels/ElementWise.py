@@ -17,8 +17,21 @@ else:
 
 
 def _factory(spec, direction):
+	kernels = {}         # by the dtype as asked for (np.float32, "float32", np.dtype(...)): a lookup per call
+
 	def factory(dtype):
-		return kernel(spec, direction, kernelDtype(dtype))
+		try:
+			if dtype is not None:        # None == np.dtype("float64") in numpy, and is refused
+				return kernels[dtype]
+		except (KeyError, TypeError):    # TypeError: an unhashable request, refused by kernelDtype
+			pass
+
+		ker = kernel(spec, direction, kernelDtype(dtype))
+		try:
+			kernels[dtype] = ker
+		except TypeError:
+			pass
+		return ker
 
 	factory.__name__ = "%s%sKer" % (spec.name, "Der" if direction == "backward" else "")
 	factory.__doc__ = "The %s %s kernel for dtype." % (spec.name, direction)
