@@ -9,7 +9,7 @@ ratio of a plain reference implementation (naive numpy on the CPU backend, PyTor
 CUDA when torch imports). Then the warm per-call host time at small N.
 """
 
-import argparse, statistics, time
+import argparse, ctypes, os, statistics, subprocess, sys, time
 
 import numpy as np
 
@@ -17,6 +17,11 @@ from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Kernels.Activations import TABLE
 from PuzzleLib.Modules.Activation import Activation
+
+
+SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "busy")
+CPU_SECTIONS = ("mvec", "crossover", "busy")
+PER_CALL_SIZES = (1 << 10, 1 << 15, 1 << 20)
 
 
 def timeit(fn, repeat, synchronize=gpuarray.synchronize):
@@ -161,14 +166,193 @@ def run(size, dtype, repeat, out=print):
 	return rows
 
 
-def hostOverhead(size=1024, calls=2000, out=print):
-	"""Warm microseconds per forward call at small N: what a call costs beyond the memory traffic."""
-	data, _ = testData(size, np.float32)
-	act = Activation("sigmoid")
+def bestPerCall(fn, calls, repeat):
+	"""Best microseconds per call of fn over repeat runs of `calls` calls (after a warm-up run)."""
+	fn()
+	gpuarray.synchronize()
+	best = float("inf")
 
-	seconds = timeit(lambda: [act(data) for _ in range(calls)], 3) / calls
-	out("per-call time, N = %d float32 forward: %.1f us" % (size, seconds * 1e6))
-	return seconds
+	for _ in range(repeat):
+		start = time.perf_counter()
+		for _ in range(calls):
+			fn()
+		gpuarray.synchronize()
+		best = min(best, (time.perf_counter() - start) / calls)
+
+	return best * 1e6
+
+
+def perCall(sizes=PER_CALL_SIZES, repeat=7, out=print):
+	"""Warm microseconds per call of relu at small and medium N: module forward, module backward and
+	a bare kernel call, next to torch's when torch imports (CPU backend) -- what a model of many small
+	layers pays per layer."""
+	from PuzzleLib.Backend.Kernels import ElementWise
+
+	torch = _torchOnCpu()
+	out("per-call time of relu, float32, best of %d runs (us)" % repeat)
+	header = "%-9s %9s %9s %9s" % ("N", "forward", "backward", "kernel")
+	if torch is not None:
+		header += " %11s %12s %6s" % ("torch fwd", "torch bwd", "fwd x")
+	out(header)
+
+	rows = []
+	for size in sizes:
+		calls = max(20, min(5000, (1 << 24) // size))
+		data, grad = testData(size, np.float32)
+		act = Activation("relu")
+		act(data)
+		dest = gpuarray.empty(data.shape, dtype=np.float32)
+
+		forward = bestPerCall(lambda: act(data), calls, repeat)
+		backward = bestPerCall(lambda: act.backward(grad), calls, repeat)
+		kernel = bestPerCall(lambda: ElementWise.reluKer(np.float32)(dest, data), calls, repeat)
+		line = "%-9s %9.2f %9.2f %9.2f" % ("2^%d" % (size.bit_length() - 1), forward, backward, kernel)
+
+		if torch is not None:
+			x, g = torch.from_numpy(data.get()), torch.from_numpy(grad.get())
+			y = torch.relu(x)
+			torchForward = bestPerCall(lambda: torch.relu(x), calls, repeat)
+			torchBackward = bestPerCall(lambda: torch.ops.aten.threshold_backward(g, y, 0), calls, repeat)
+			line += " %11.2f %12.2f %6.1f" % (torchForward, torchBackward, forward / torchForward)
+
+		out(line)
+		rows.append((size, forward, backward, kernel))
+
+	return rows
+
+
+def _torchOnCpu():
+	if Backend.isCuda:
+		return None
+	try:
+		import torch
+	except ImportError:
+		return None
+	return torch
+
+
+def mvecComparison(size=1 << 24, repeat=10, out=print):
+	"""The compute-heavy kernels against plain C loops of the same functions over libmvec, compiled
+	with the same flags and run on the same thread team in the same run (CPU backend)."""
+	from PuzzleLib.CPU import MvecReference
+	from PuzzleLib.CPU.ElementWise import kernel
+	from PuzzleLib.Kernels.Activations import TABLE
+
+	loops = MvecReference.loops()
+	if loops is None:
+		out("no host C compiler: no libmvec loops to compare with")
+		return []
+
+	x, dy = testData(size, np.float32)
+	y = gpuarray.empty(x.shape, dtype=np.float32)
+	kernel(TABLE["softPlus"], "forward", np.dtype(np.float32))(y, x)
+	dest = gpuarray.empty(x.shape, dtype=np.float32)
+
+	out("kernels against plain libmvec loops, N = %d float32, median of %d" % (size, repeat))
+	out("%-18s %9s %12s %7s" % ("kernel", "GB/s", "loop GB/s", "ratio"))
+
+	rows = []
+	for name in MvecReference.LOOPS:
+		activation, direction = name.split("_")
+		operands = (x, ) if direction == "forward" else (dy, y)
+		ker = kernel(TABLE[activation], direction, np.dtype(np.float32))
+		loop, pointers = loops[name], [dest.ptr] + [operand.ptr for operand in operands]
+		traffic = (1 + len(operands)) * size * 4
+
+		ours = timeit(lambda: ker(dest, *operands, *TABLE[activation].defaults), repeat)
+		theirs = timeit(lambda: loop(*pointers, size), repeat)
+		out("%-18s %9.1f %12.1f %7.2f" % (name, traffic / ours / 1e9, traffic / theirs / 1e9, theirs / ours))
+		rows.append((name, theirs / ours))
+
+	return rows
+
+
+def crossover(sizes=tuple(1 << k for k in range(11, 19)), repeat=7, out=print):
+	"""Microseconds of a relu and a sigmoid kernel call on one thread and on the whole team at sizes
+	around the threshold below which kernels stay on the calling thread (CPU backend)."""
+	from PuzzleLib.CPU import ElementWise, Source
+	from PuzzleLib.Kernels.Activations import TABLE
+
+	lib = ElementWise.library(ElementWise.requestedPath())
+	if lib is None:
+		out("numpy kernels: no thread team")
+		return []
+
+	setMin = lib.pz_set_parallel_min
+	setMin.argtypes, setMin.restype = [ctypes.c_int64], ctypes.c_int64
+	team = ElementWise.threads()
+	out("one thread against %d (us per call), the team forced on at every size; kernels use it from %d" % (
+		team, Source.PARALLEL_MIN
+	))
+	out("%-7s %10s %10s %12s %12s" % ("N", "relu 1", "relu %d" % team, "sigmoid 1", "sigmoid %d" % team))
+
+	rows, old = [], setMin(0)
+	try:
+		for size in sizes:
+			data, _ = testData(size, np.float32)
+			dest = gpuarray.empty(data.shape, dtype=np.float32)
+			calls = max(50, (1 << 22) // size)
+			line, row = "%-7s" % ("2^%d" % (size.bit_length() - 1)), [size]
+
+			for name in ("relu", "sigmoid"):
+				ker = ElementWise.kernel(TABLE[name], "forward", np.dtype(np.float32))
+				for threads in (1, team):
+					ElementWise.threads(threads)
+					row.append(bestPerCall(lambda: ker(dest, data), calls, repeat))
+					line += " %10.2f" % row[-1] if name == "relu" else " %12.2f" % row[-1]
+
+			out(line)
+			rows.append(tuple(row))
+	finally:
+		setMin(old)
+		ElementWise.threads(0)
+
+	return rows
+
+
+def busy(size=1 << 22, repeat=20, out=print):
+	"""relu forward at N while one spinning process per core competes: the team's time against one
+	thread's, each run alternating, median of repeat (CPU backend)."""
+	from PuzzleLib.CPU import ElementWise
+
+	team = ElementWise.threads()
+	data, _ = testData(size, np.float32)
+	act = Activation("relu")
+	act(data)
+
+	def measure():
+		times = {1: [], team: []}
+		for _ in range(repeat):
+			for threads in times:
+				ElementWise.threads(threads)
+				act(data)
+				start = time.perf_counter()
+				act(data)
+				times[threads].append(time.perf_counter() - start)
+		ElementWise.threads(0)
+		return {threads: statistics.median(values) for threads, values in times.items()}
+
+	idle = measure()
+	spinners = [
+		subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)
+	]
+	try:
+		time.sleep(0.5)
+		loaded = measure()
+	finally:
+		for spinner in spinners:
+			spinner.kill()
+		for spinner in spinners:
+			spinner.wait()
+
+	out("relu forward, N = %d float32, median of %d (ms); %d spinning processes when busy" % (
+		size, repeat, len(spinners)
+	))
+	out("%-6s %10s %12s %22s" % ("", "1 thread", "%d threads" % team, "%d threads / 1 thread" % team))
+	for label, times in (("idle", idle), ("busy", loaded)):
+		out("%-6s %10.2f %12.2f %22.2f" % (label, times[1] * 1e3, times[team] * 1e3, times[team] / times[1]))
+
+	return idle, loaded
 
 
 def main():
@@ -176,16 +360,35 @@ def main():
 	parser.add_argument("--size", type=int, default=None, help="elements (default 2^24 on cpu, 2^26 on cuda)")
 	parser.add_argument("--dtype", nargs="+", default=None, help="default float32 on cpu, float32 float16 on cuda")
 	parser.add_argument("--repeat", type=int, default=10)
+	parser.add_argument(
+		"--only", nargs="+", choices=SECTIONS, default=None,
+		help="run just these tables (default: all but busy)"
+	)
+	parser.add_argument("--busy", action="store_true", help="also time relu with a spinning process on every core")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
 	dtypes = args.dtype or (["float32", "float16"] if Backend.isCuda else ["float32"])
+	sections = args.only or [section for section in SECTIONS if section != "busy"]
+	if args.busy and "busy" not in sections:
+		sections.append("busy")
+	if Backend.isCuda:
+		sections = [section for section in sections if section not in CPU_SECTIONS]
 
-	for dtype in dtypes:
-		run(size, dtype, args.repeat)
+	for section in sections:
+		if section == "bandwidth":
+			for dtype in dtypes:
+				run(size, dtype, args.repeat)
+				print()
+		elif section == "mvec":
+			mvecComparison(size, args.repeat)
+		elif section == "percall":
+			perCall()
+		elif section == "crossover":
+			crossover()
+		elif section == "busy":
+			busy()
 		print()
-
-	hostOverhead()
 
 
 if __name__ == "__main__":

@@ -107,9 +107,19 @@ def kernelSource(spec, direction, dtype):
 
 # a kernel's whole range: on the team above PARALLEL_MIN elements, else on the calling thread
 RUN_SOURCE = """\
+static int64_t pz_parallel_min = PZ_PARALLEL_MIN;
+
+/* for measuring where the team starts to pay (the benchmark's crossover table); returns the old */
+int64_t pz_set_parallel_min(int64_t count)
+{
+	const int64_t old = pz_parallel_min;
+	pz_parallel_min = count;
+	return old;
+}
+
 static inline void pz_run(pz_range_fn fn, const void *args, int64_t count, int64_t chunk)
 {
-	if (count >= PZ_PARALLEL_MIN)
+	if (count >= pz_parallel_min)
 		pz_parallel(fn, args, count, chunk);
 	else
 		fn(args, 0, count);
