@@ -73,8 +73,8 @@ class Activation(Module):
 		"""Runs one kernel into a fresh output (or over source when inplace).
 
 		When the module has checked its arrays (type, contiguity, dtype, shape), the kernel runs
-		without checking them again; only an inplace pass, whose output is an array the caller
-		gave, still needs the overlap check. Otherwise (Config.disableDtypeShapeChecks, or a
+		without checking them again (its args still are, in its compute type); only an inplace
+		pass, whose output is an array the caller gave, still needs the overlap check. Otherwise (Config.disableDtypeShapeChecks, or a
 		backward after calcMode changed the dtype) the kernel checks everything, and a
 		KernelError is a ModuleError.
 		"""
@@ -88,12 +88,15 @@ class Activation(Module):
 				kernel(out, *operands, *self.actArgs, slice=self.slc)
 				return out
 
+			# the args were checked at construction; whether they fit the compute type is the
+			# kernel's to say (remembered there per set of args)
+			args = kernel.checkArgs(self.actArgs) if self.actArgs else self.actArgs
 			span = kernel.spans(self.slc, source.size)
 			out = self._output(source)
 			if self.inplace and span.count > 0:
 				checkOverlap(kernel.name, (out, ) + operands)
 			if span.count > 0:
-				kernel.run(out, operands, span, self.actArgs)
+				kernel.run(out, operands, span, args)
 
 		except KernelError as e:
 			raise self.error(str(e)) from None
