@@ -1,4 +1,8 @@
 from PuzzleLib.Modules.Module import Module, ModuleError
+from PuzzleLib.Modules.InitScheme import InitScheme, FactorType
 from PuzzleLib.Modules.Activation import Activation
+from PuzzleLib.Modules.Linear import Linear
+from PuzzleLib.Modules.Flatten import Flatten
+from PuzzleLib.Modules.Identity import Identity
 
-__all__ = ["Module", "ModuleError", "Activation"]
+__all__ = ["Module", "ModuleError", "InitScheme", "FactorType", "Activation", "Linear", "Flatten", "Identity"]
