@@ -75,10 +75,11 @@ class Linear(Module):
 		W, b = self._weights()
 
 		out = gpuarray.empty((data.shape[0], self.outsize), dtype=data.dtype, allocator=gpuarray.memoryPool)
-		Blas.mulMatrixOnMatrix(data, W.data, out=out, transpB=self.transpose)
 
+		# the bias goes in first and the product is added to it, so float16 output rounds once
 		if b is not None:
-			addBias(out, b.data)
+			fillRows(out, b.data)
+		Blas.mulMatrixOnMatrix(data, W.data, out=out, transpB=self.transpose, beta=0.0 if b is None else 1.0)
 
 		self.data = out
 
@@ -141,11 +142,11 @@ class Linear(Module):
 _ones = {}
 
 
-def addBias(out, bias):
-	"""out[i, :] += bias, in place: numpy broadcasting on the CPU; on CUDA a rank-1 GEMM,
-	out += ones(N, 1) bias(1, M)."""
+def fillRows(out, bias):
+	"""out[i, :] = bias: numpy broadcasting on the CPU; on CUDA a rank-1 GEMM, ones(N, 1) bias(1, M)
+	(exact: each element is 1 * bias)."""
 	if not Backend.isCuda:
-		out.gpudata += bias.gpudata
+		out.gpudata[...] = bias.gpudata
 		return
 
 	rows = out.shape[0]
@@ -153,4 +154,4 @@ def addBias(out, bias):
 	if ones is None or ones.shape[0] < rows:
 		ones = _ones[bias.dtype] = gpuarray.to_gpu(np.ones((max(rows, 256), 1), dtype=bias.dtype))
 
-	Blas.mulMatrixOnMatrix(ones[:rows], bias.reshape(1, bias.size), out=out, beta=1.0)
+	Blas.mulMatrixOnMatrix(ones[:rows], bias.reshape(1, bias.size), out=out)
