@@ -94,6 +94,8 @@ def writeParams(group, variables, attrs, name, varlinks, compress):
 		links.create_dataset(key, data=np.int64(index))
 
 	for attrName, attr in attrs.items():
+		if not callable(getattr(attr, "get", None)):
+			raise HdfError("attribute %s is a %s, not an array" % (attrName, type(attr).__name__))
 		_dataset(attrGroup, "%s.%s" % (name, attrName), attr.get(), compress)
 
 
@@ -151,5 +153,7 @@ def readParams(group, variables, attrs, names, pending):
 		pending.append((var.data, _checked(dataset[()], var.data, "%s.%s" % (name, paramName))))
 
 	for attrName, attr in attrs.items():
+		if not callable(getattr(attr, "set", None)):
+			raise HdfError("attribute %s is a %s, not an array" % (attrName, type(attr).__name__))
 		dataset = _member(group, "attrs/%s.%s" % (name, attrName), "attribute")
 		pending.append((attr, _checked(dataset[()], attr, "%s.%s" % (name, attrName))))
