@@ -44,7 +44,7 @@ class Blas:
 	def _array(self, ary, what, ndim=None):
 		if not isinstance(ary, self.GPUArray):
 			raise BlasError("%s must be a GPUArray, got %s" % (what, type(ary).__name__))
-		if ndim is not None and ary.ndim != ndim:
+		if ndim is not None and len(ary.shape) != ndim:
 			raise BlasError("%s must be %d-D, got shape %s" % (what, ndim, ary.shape))
 		if ary.dtype not in DTYPES:
 			raise BlasError("%s has dtype %s; Blas works on float16, float32 and float64" % (what, ary.dtype))
@@ -117,6 +117,8 @@ class Blas:
 		"""y += alpha x (any shapes of equal size); returns y."""
 		self._vectors(x, y)
 		alpha = _real(alpha, "alpha")
+		if x.size == 0:               # empty arrays have no address on pycuda
+			return y
 
 		if x.ptr != y.ptr:
 			self._disjoint(y, ("x", x))
@@ -136,6 +138,9 @@ class Blas:
 			if out.size != x.size:
 				raise BlasError("out has %d elements, x %d" % (out.size, x.size))
 
+		if x.size == 0:
+			return out
+
 		for what, ary in (("x", x), ("y", y)):
 			if ary.ptr != out.ptr:
 				self._disjoint(out, (what, ary))
@@ -146,4 +151,4 @@ class Blas:
 	def dot(self, x, y):
 		"""sum x y over all elements, as a Python float (float16 accumulates in float32)."""
 		self._vectors(x, y)
-		return self.ops.dot(x, y)
+		return self.ops.dot(x, y) if x.size else 0.0
