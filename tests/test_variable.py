@@ -179,9 +179,11 @@ def test_calc_mode_converts_parameters_once(backend):
 def test_list_inputs_are_checked_item_by_item(backend):
 	from PuzzleLib.Modules import Module, ModuleError
 
+	from PuzzleLib.Backend import Blas
+
 	class Add(Module):
 		def updateData(self, data):
-			self.data = data[0] + data[1]
+			self.data = Blas.addVectorToVector(data[0], data[1])
 
 	mod = Add()
 	a, b = gpu(normal((3, ), seed=14)), gpu(normal((3, ), seed=15))
