@@ -18,7 +18,7 @@ import fakepycuda
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = (
 	"test_accuracy.py", "test_module.py", "test_errors.py",
-	"test_blas.py", "test_variable.py", "test_linear.py", "test_save_load.py"
+	"test_blas.py", "test_variable.py", "test_linear.py", "test_save_load.py", "test_shared_array.py"
 )
 
 CHILD = """
