@@ -9,6 +9,9 @@ import numpy as np
 from PuzzleLib.CPU.GPUArray import GPUArray, memoryPool
 
 
+POOLED_BYTES = 1 << 16
+
+
 def _compute(ary):
 	"""The host array to compute on: float16 widened to float32, else the data itself."""
 	data = ary.gpudata
@@ -40,7 +43,12 @@ def gemm(A, B, out, transpA, transpB, alpha, beta):
 		_finish(out.gpudata, out, alpha, 0.0)
 		return
 
-	# the product goes to a pooled buffer, so that accumulating (beta != 0) faults in no fresh pages
+	# beta != 0 (or float16): the product goes to a scratch buffer first, pooled when large, so
+	# that accumulating faults in no fresh pages; small ones are cheaper from numpy's allocator
+	if out.nbytes < POOLED_BYTES:
+		_finish(np.matmul(a, b), out, alpha, beta)
+		return
+
 	product = GPUArray(out.shape, a.dtype, allocator=memoryPool).gpudata
 	np.matmul(a, b, out=product)
 	_finish(product, out, alpha, beta)

@@ -26,6 +26,8 @@ MAX_DIM = 2**31 - 1
 
 
 def _real(value, what):
+	if type(value) is float:
+		return value
 	if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
 		raise BlasError("%s must be a real number, got %r" % (what, value))
 	return float(value)
@@ -50,7 +52,7 @@ class Blas:
 			raise BlasError("%s has dtype %s; Blas works on float16, float32 and float64" % (what, ary.dtype))
 		if not self.isContiguous(ary):
 			raise BlasError("%s must be C-contiguous" % what)
-		if any(dim > MAX_DIM for dim in ary.shape):
+		if ary.size > MAX_DIM and any(dim > MAX_DIM for dim in ary.shape):
 			raise BlasError("%s has a dimension over 2^31 - 1: %s" % (what, ary.shape))
 		return ary
 
