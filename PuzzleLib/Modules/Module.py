@@ -132,7 +132,8 @@ class Module:
 
 	def checkArray(self, ary, what):
 		"""A C-contiguous GPUArray, or a list of them where the module takes several."""
-		if isinstance(ary, list):
+		# a list of arrays for a module of several inputs; a list of anything else (host data) is refused whole
+		if isinstance(ary, list) and any(isinstance(item, gpuarray.GPUArray) for item in ary):
 			for i, item in enumerate(ary):
 				self.checkArray(item, "%s[%d]" % (what, i))
 			return
