@@ -194,7 +194,8 @@ class Module:
 		"""Reads parameters written by save (a path, bytes, an open h5py File or Group).
 
 		Everything is read and checked (present, same shape, safely castable) before anything is
-		set: on a ModuleError no parameter has changed.
+		set: on a ModuleError no parameter has changed. Containers override readParams, not load,
+		so a whole tree is loaded as one; initvars and isRoot are kept for the original's signature.
 		"""
 		pending = []
 
