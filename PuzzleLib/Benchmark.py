@@ -1,12 +1,20 @@
-"""Throughput of every activation through the public module API, next to copy bandwidth.
+"""Throughput of every activation through the public module API, next to copy bandwidth, and
+Linear's training step next to the bare matrix products (PuzzleLib/BenchmarkLinear.py).
 
     python -m PuzzleLib.Benchmark [--size N] [--dtype float32 [float16 ...]] [--repeat R]
+	        [--only bandwidth mvec percall crossover linear busy | activations] [--busy]
 
-For each activation: forward act(data) and backward act.backward(grad) as a user calls them
-(output allocation from the pool included), in GB/s counting the bytes read and written (forward
-2N, backward 3N elements), as a ratio of the copy bandwidth measured in the same run, and as a
-ratio of a plain reference implementation (naive numpy on the CPU backend, PyTorch's kernels on
-CUDA when torch imports). Then the warm per-call host time at small N.
+bandwidth: for each activation, forward act(data) and backward act.backward(grad) as a user calls
+them (output allocation from the pool included), in GB/s counting the bytes read and written
+(forward 2N, backward 3N elements), as a ratio of the copy bandwidth measured in the same run, and
+as a ratio of a plain reference implementation (naive numpy on the CPU backend, PyTorch's kernels
+on CUDA when torch imports).
+mvec (CPU): the compute-heavy kernels against plain C loops over glibc's libmvec.
+percall: warm microseconds per call at N = 2^10, 2^15, 2^20, next to torch when it imports.
+crossover (CPU): one thread against the team at sizes around the parallel threshold.
+linear: Linear's training step and per-call time (BenchmarkLinear).
+busy (CPU, only when asked): relu with a spinning process on every core, the team against one thread.
+activations: bandwidth, mvec, percall and crossover.
 """
 
 import argparse, ctypes, os, statistics, subprocess, sys, time
@@ -19,7 +27,8 @@ from PuzzleLib.Kernels.Activations import TABLE
 from PuzzleLib.Modules.Activation import Activation
 
 
-SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "busy")
+SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "linear", "busy")
+GROUPS = {"activations": ("bandwidth", "mvec", "percall", "crossover")}
 CPU_SECTIONS = ("mvec", "crossover", "busy")
 PER_CALL_SIZES = (1 << 10, 1 << 15, 1 << 20)
 
@@ -395,15 +404,16 @@ def main():
 	)
 	parser.add_argument("--repeat", type=positiveInt, default=10)
 	parser.add_argument(
-		"--only", nargs="+", choices=SECTIONS, default=None,
-		help="run just these tables (default: all but busy)"
+		"--only", nargs="+", choices=SECTIONS + tuple(GROUPS), default=None,
+		help="run just these tables (default: all but busy); activations is %s" % " ".join(GROUPS["activations"])
 	)
 	parser.add_argument("--busy", action="store_true", help="also time relu with a spinning process on every core")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
 	dtypes = args.dtype or (["float32", "float16"] if Backend.isCuda else ["float32"])
-	sections = args.only or [section for section in SECTIONS if section != "busy"]
+	chosen = args.only or [section for section in SECTIONS if section != "busy"]
+	sections = [part for section in chosen for part in GROUPS.get(section, (section, ))]
 	if args.busy and "busy" not in sections:
 		sections.append("busy")
 	if Backend.isCuda:
@@ -420,6 +430,11 @@ def main():
 			perCall()
 		elif section == "crossover":
 			crossover()
+		elif section == "linear":
+			from PuzzleLib import BenchmarkLinear
+			for dtype in dtypes:
+				BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
+			BenchmarkLinear.perCall(timeit)
 		elif section == "busy":
 			busy()
 		print()
