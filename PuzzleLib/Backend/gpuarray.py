@@ -4,11 +4,13 @@ from PuzzleLib import Backend
 
 if Backend.isCuda:
 	from PuzzleLib.Cuda.GPUArray import (
-		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize
+		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize,
+		SharedArray
 	)
 else:
 	from PuzzleLib.CPU.GPUArray import (
-		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize
+		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize,
+		SharedArray
 	)
 
 from PuzzleLib.Backend.Random import PhiloxRng, globalRng                       # noqa: E402
@@ -16,5 +18,5 @@ from PuzzleLib.Backend.Compare import minimum, maximum                          
 
 __all__ = [
 	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous",
-	"synchronize", "globalRng", "PhiloxRng", "minimum", "maximum"
+	"synchronize", "SharedArray", "globalRng", "PhiloxRng", "minimum", "maximum"
 ]

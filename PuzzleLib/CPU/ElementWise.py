@@ -91,6 +91,23 @@ def philoxWords():
 	return lambda out, key, counter: function(out.ptr, out.size, key, counter)
 
 
+def threads(count=None):
+	"""The compiled kernels' thread team size (the calling thread included); with count, sets it
+	first. count 0 restores the default: OMP_NUM_THREADS when set, else the CPUs this process may
+	run on. 1 on the numpy path, which count does not change."""
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		return 1
+
+	if count is None:
+		return lib.pz_get_threads()
+
+	if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+		raise ValueError("threads takes a thread count >= 0 (0: the default), got %r" % (count, ))
+	return lib.pz_set_threads(count)
+
+
 class Kernel(ElementwiseKernel):
 	"""ker(*arrays, *args, slice=None): one table entry over the flat slice (ElementwiseKernel's call)."""
 
@@ -115,7 +132,10 @@ class CompiledKernel(Kernel):
 		self.function.restype = None
 
 	def run(self, arrays, span, args):
-		self.function(*(ary.ptr for ary in arrays), *span, *args)
+		if len(arrays) == 2:
+			self.function(arrays[0].ptr, arrays[1].ptr, *span, *args)
+		else:
+			self.function(*[ary.ptr for ary in arrays], *span, *args)
 
 
 class NumpyKernel(Kernel):

@@ -12,6 +12,7 @@ import numpy as np
 
 from PuzzleLib.CPU.MemoryPool import MemoryPool
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
+from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 
 
 memoryPool = MemoryPool()
@@ -109,6 +110,11 @@ class GPUArray:
 	def __init__(self, shape, dtype=np.float32, allocator=None, gpudata=None):
 		shape, dtype = _checkShape(shape), _checkDtype(dtype)
 
+		if gpudata is None and type(allocator) is MemoryPool:     # the common case, kept lean
+			raw, ptr = allocator.allocateAt(math.prod(shape) * dtype.itemsize)
+			self._adopt(raw.view(dtype).reshape(shape), ptr, True)
+			return
+
 		if gpudata is None:
 			nbytes = math.prod(shape) * dtype.itemsize
 			if allocator is None:
@@ -123,8 +129,13 @@ class GPUArray:
 		else:
 			gpudata = _viewOf(gpudata, shape, dtype)
 
-		self.gpudata = gpudata
-		self.ptr = gpudata.__array_interface__["data"][0]
+		self._adopt(gpudata, gpudata.__array_interface__["data"][0], gpudata.flags.c_contiguous)
+
+	def _adopt(self, gpudata, ptr, contiguous):
+		# what every kernel call checks is read here once, not from numpy at each call
+		self.gpudata, self.ptr = gpudata, ptr
+		self.shape, self.dtype, self.size, self.nbytes = gpudata.shape, gpudata.dtype, gpudata.size, gpudata.nbytes
+		self._contiguous = contiguous
 
 	@classmethod
 	def wrap(cls, ndarray):
@@ -134,8 +145,7 @@ class GPUArray:
 			raise TypeError("GPUArray.wrap takes an ndarray, got %s" % type(ndarray).__name__)
 
 		ary = cls.__new__(cls)
-		ary.gpudata = ndarray
-		ary.ptr = ndarray.__array_interface__["data"][0]
+		ary._adopt(ndarray, ndarray.__array_interface__["data"][0], ndarray.flags.c_contiguous)
 		return ary
 
 	# Device memory is not copied behind the script's back, as pycuda's is not: a deep copy that
@@ -156,15 +166,11 @@ class GPUArray:
 		"""A new array object over the same memory, as copy.copy of a pycuda array is."""
 		return GPUArray.wrap(self.gpudata)
 
-	shape = property(lambda self: self.gpudata.shape)
-	dtype = property(lambda self: self.gpudata.dtype)
-	size = property(lambda self: self.gpudata.size)
-	nbytes = property(lambda self: self.gpudata.nbytes)
 	ndim = property(lambda self: self.gpudata.ndim)
 	strides = property(lambda self: self.gpudata.strides)
 	flags = property(lambda self: self.gpudata.flags)
 	itemsize = property(lambda self: self.gpudata.itemsize)
-	mem_size = size
+	mem_size = property(lambda self: self.size)
 
 	def __len__(self):
 		return len(self.gpudata)
@@ -336,12 +342,19 @@ def _copyInto(dest, source):
 	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
 
 
+class SharedArray(SharedArrayBase):
+	__doc__ = SharedArrayBase.__doc__
+
+	zeros = staticmethod(zeros)
+	defaultAllocator = memoryPool
+
+
 def synchronize():
 	"""CPU kernels have finished when they return: nothing to wait for."""
 
 
 def isContiguous(ary):
-	return ary.gpudata.flags.c_contiguous
+	return ary._contiguous
 
 
 def getDeviceName():

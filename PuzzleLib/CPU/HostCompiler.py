@@ -25,7 +25,7 @@ from PuzzleLib import Config
 # they can be vectorized), and nothing reads floating-point exception flags (so both sides of a
 # select can be computed, which is what lets the branch-free loops vectorize).
 FLAGS = (
-	"-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared", "-std=gnu11"
+	"-O3", "-march=native", "-fopenmp-simd", "-pthread", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared", "-std=gnu11"
 )
 LIBS = ("-lmvec", "-lm")
 
