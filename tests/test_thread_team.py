@@ -37,16 +37,22 @@ def sizes():
 def kernelRuns(ElementWise, name, dtype, size, slc):
 	"""Bytes of (forward output, backward output) of one activation over size elements."""
 	from PuzzleLib.CPU.GPUArray import to_gpu
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Activations import ACTIVATIONS
+	from PuzzleLib.Kernels.Table import TABLE
 
 	rng = np.random.default_rng(size)
 	x = to_gpu((rng.standard_normal(size) * 8).astype(dtype))
 	dy = to_gpu(rng.standard_normal(size).astype(dtype))
 	results = []
 
-	for direction, operands in (("forward", (x, )), ("backward", (dy, x))):
+	if name == "dropout":          # a random entry: a Philox block per four elements, chunks cut blocks
+		out = to_gpu(np.full(size, 7, dtype=dtype))
+		ElementWise.kernel(TABLE["dropout"], np.dtype(dtype))(out, x, 0.3, 1 / 0.7, 12345, 678, slice=slc)
+		return [out.get().tobytes()]
+
+	for entry, operands in ((name, (x, )), (name + "Der", (dy, x))):
 		out = to_gpu(np.full(size, 7, dtype=dtype))          # 7 stays wherever nothing was written
-		ElementWise.kernel(TABLE[name], direction, np.dtype(dtype))(out, *operands, *TABLE[name].defaults, slice=slc)
+		ElementWise.kernel(TABLE[entry], np.dtype(dtype))(out, *operands, *ACTIVATIONS[name].defaults, slice=slc)
 		results.append(out.get().tobytes())
 
 	return results
@@ -54,11 +60,11 @@ def kernelRuns(ElementWise, name, dtype, size, slc):
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float16, np.float64), ids=lambda d: np.dtype(d).name)
 def test_every_team_size_matches_one_thread(compiled, dtype):
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Activations import ACTIVATIONS
 
 	for size in sizes():
 		for slc in (None, slice(3, None), slice(None, None, 2), slice(None, None, -3)):
-			for name in TABLE:
+			for name in list(ACTIVATIONS) + ["dropout"]:
 				compiled.threads(1)
 				expected = kernelRuns(compiled, name, dtype, size, slc)
 
@@ -100,13 +106,13 @@ def test_a_forked_child_runs_parallel_kernels(compiled):
 	"""The child of a process whose team has run has no workers; it must build its own, not wait
 	for the parent's."""
 	from PuzzleLib.CPU.GPUArray import copy, to_gpu
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Table import TABLE
 
 	compiled.threads(2)
 	size = 16 * sizes()[-1]
 	x = to_gpu(np.linspace(-5, 5, size, dtype=np.float32))
 	out = to_gpu(np.zeros(size, dtype=np.float32))
-	relu = compiled.kernel(TABLE["relu"], "forward", np.dtype(np.float32))
+	relu = compiled.kernel(TABLE["relu"], np.dtype(np.float32))
 	relu(out, x)                                     # the team is up in the parent
 
 	pid = os.fork()
