@@ -39,14 +39,14 @@ def choose():
 
 	if requested is Config.Backend.cuda:
 		Driver.initialise(Config.deviceIdx)          # raises ConfigError saying what is missing
-		return Config.Backend.cuda, "chosen by %s" % source
+		return Config.Backend.cuda, "chosen by %s; %s" % (source, Driver.describe())
 
 	try:
 		Driver.initialise(Config.deviceIdx)
 	except Config.ConfigError as e:
 		return Config.Backend.cpu, "automatic: cuda is not usable (%s)" % e
 
-	return Config.Backend.cuda, "automatic: a CUDA device initialised"
+	return Config.Backend.cuda, "automatic: a CUDA device initialised; %s" % Driver.describe()
 
 
 def select():

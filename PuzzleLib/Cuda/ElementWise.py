@@ -30,6 +30,10 @@ def function(spec, direction, dtype, variant):
 	return compiled
 
 
+class LaunchError(RuntimeError):
+	"""The driver refused a launch (its grid or block over the device's limits, a lost context)."""
+
+
 @functools.lru_cache(maxsize=None)
 def blocksCap():
 	"""The most blocks a launch uses on this device (see LaunchPlan.WAVES)."""
@@ -64,7 +68,12 @@ class Kernel(ElementwiseKernel):
 			pointers.append(operand.ptr)
 
 		variant, pointers, counts, grid = LaunchPlan.plan(pointers, self.itemsize, span, self.blocksCap)
-		self.functions[variant].prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *pointers, *counts, *args)
+		try:
+			self.functions[variant].prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *pointers, *counts, *args)
+		except drv.Error as e:
+			raise LaunchError("%s kernel (%s): the driver refused its launch of grid %s x block %s: %s" % (
+				self.name, variant, grid, LaunchPlan.BLOCK_SHAPE, e
+			)) from e
 
 
 @functools.lru_cache(maxsize=None)
