@@ -224,6 +224,7 @@ class DeviceMemoryPool:
 	def __init__(self):
 		self.held, self.held_blocks, self.active_blocks = {}, 0, 0
 		self.managed_bytes = self.active_bytes = 0
+		self.stopped = False
 
 	def allocate(self, size):
 		binSize = max(256, 1 << max(size - 1, 0).bit_length())
@@ -242,8 +243,15 @@ class DeviceMemoryPool:
 	def release(self, block, size):
 		self.active_blocks -= 1
 		self.active_bytes -= size
+		if self.stopped:
+			self.managed_bytes -= block.nbytes
+			return
 		self.held.setdefault(block.nbytes, []).append(block)
 		self.held_blocks += 1
+
+	def stop_holding(self):
+		self.stopped = True
+		self.free_held()
 
 	def free_held(self):
 		for blocks in self.held.values():

@@ -49,8 +49,11 @@ class MemoryPool(DeviceMemoryPool):
 
 memoryPool = MemoryPool()
 
-# atexit runs last-registered first: held blocks go back before Driver pops the context
-atexit.register(memoryPool.free_held)
+# atexit runs last-registered first, so this runs before Driver pops the context: held blocks go
+# back to the device, and blocks of arrays that outlive atexit (module globals) go straight back
+# when freed. A pool still holding would take the then current context for a block freed after
+# the pop, find none, and pycuda would abort the process from a destructor.
+atexit.register(memoryPool.stop_holding)
 
 
 def _allocator(allocator):

@@ -21,6 +21,7 @@
 */
 
 #define _GNU_SOURCE
+#define CUDA_ENABLE_DEPRECATED 1       /* this file defines the deprecated entry points too */
 #include <cuda.h>
 
 #include <dlfcn.h>
@@ -452,6 +453,40 @@ EXPORT CUresult cuCtxGetDevice(CUdevice *device)
 	return CUDA_SUCCESS;
 }
 
+/* the legacy reference count of a created context */
+EXPORT CUresult cuCtxAttach(CUcontext *pctx, unsigned flags)
+{
+	if (flags)
+		return CUDA_ERROR_INVALID_VALUE;
+	READY();
+	current()->refcount++;
+	*pctx = current();
+	return CUDA_SUCCESS;
+}
+
+/* pycuda's context destructor detaches a primary context this way too (its C++ destructor calls
+   the base class's detach): taken as a release, which is what pycuda users see on a GPU */
+EXPORT CUresult cuCtxDetach(CUcontext ctx)
+{
+	if (!initialised)
+		return CUDA_ERROR_NOT_INITIALIZED;
+	if (!ctx)
+		return CUDA_ERROR_INVALID_CONTEXT;
+	if (ctx->primary) {
+		for (int k = stackDepth - 1; k >= 0; k--)
+			if (contextStack[k] == ctx) {
+				memmove(contextStack + k, contextStack + k + 1, (size_t)(stackDepth - k - 1) * sizeof *contextStack);
+				stackDepth--;
+				break;
+			}
+		return cuDevicePrimaryCtxRelease(0);
+	}
+	if (--ctx->refcount > 0)
+		return CUDA_SUCCESS;
+	ctx->refcount = 1;
+	return cuCtxDestroy(ctx);
+}
+
 EXPORT CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned *version)
 {
 	if (!initialised)
@@ -484,6 +519,14 @@ EXPORT CUresult cuCtxGetLimit(size_t *value, CUlimit limit)
 	default: return CUDA_ERROR_NOT_SUPPORTED;
 	}
 	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuCtxSetLimit(CUlimit limit, size_t value)
+{
+	(void)value;
+	READY();
+	return limit == CU_LIMIT_STACK_SIZE || limit == CU_LIMIT_PRINTF_FIFO_SIZE || limit == CU_LIMIT_MALLOC_HEAP_SIZE
+		? CUDA_SUCCESS : CUDA_ERROR_NOT_SUPPORTED;
 }
 
 EXPORT CUresult cuCtxGetCacheConfig(CUfunc_cache *config)
@@ -622,6 +665,21 @@ EXPORT CUresult cuMemAlloc(CUdeviceptr *dptr, size_t bytesize)
 	return CUDA_SUCCESS;
 }
 
+EXPORT CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize, unsigned flags)
+{
+	(void)flags;
+	return cuMemAlloc(dptr, bytesize);
+}
+
+/* rows padded to 512 bytes, the device's texture pitch alignment */
+EXPORT CUresult cuMemAllocPitch(CUdeviceptr *dptr, size_t *pitch, size_t widthBytes, size_t height, unsigned elementBytes)
+{
+	if (!pitch || !widthBytes || !height || (elementBytes != 4 && elementBytes != 8 && elementBytes != 16))
+		return CUDA_ERROR_INVALID_VALUE;
+	*pitch = (widthBytes + 511) / 512 * 512;
+	return cuMemAlloc(dptr, *pitch * height);
+}
+
 EXPORT CUresult cuMemFree(CUdeviceptr dptr)
 {
 	READY();
@@ -710,6 +768,29 @@ EXPORT CUresult cuMemHostGetDevicePointer(CUdeviceptr *pdptr, void *p, unsigned 
 	(void)flags;
 	READY();
 	*pdptr = (CUdeviceptr)p;
+	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuMemHostGetFlags(unsigned *flags, void *p)
+{
+	(void)p;
+	READY();
+	*flags = 0;
+	return CUDA_SUCCESS;
+}
+
+/* page-locking host memory: nothing to do when device memory is host memory */
+EXPORT CUresult cuMemHostRegister(void *p, size_t bytesize, unsigned flags)
+{
+	(void)p; (void)bytesize; (void)flags;
+	READY();
+	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuMemHostUnregister(void *p)
+{
+	(void)p;
+	READY();
 	return CUDA_SUCCESS;
 }
 
@@ -888,7 +969,14 @@ EXPORT CUresult cuEventElapsedTime(float *ms, CUevent start, CUevent end)
 /* {{{ modules, functions, launches */
 
 struct CUmod_st { void *handle; };
-struct CUfunc_st { const struct emucuda_kernel *kernel; CUmodule module; int maxDynamicShared; };
+struct CUfunc_st {
+	const struct emucuda_kernel *kernel;
+	CUmodule module;
+	int maxDynamicShared;
+	/* the legacy launch API's state: pycuda sets the block shape this way before each launch */
+	unsigned block[3], sharedBytes, paramSize;
+	unsigned char params[4096];
+};
 
 EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image)
 {
@@ -931,6 +1019,34 @@ EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image)
 	*module = calloc(1, sizeof **module);
 	(*module)->handle = handle;
 	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuModuleLoad(CUmodule *module, const char *path)
+{
+	READY();
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return CUDA_ERROR_FILE_NOT_FOUND;
+	char *image = NULL;
+	size_t size = 0, capacity = 0, got;
+	do {
+		if (size == capacity) {
+			capacity = capacity ? 2 * capacity : 1 << 20;
+			char *grown = realloc(image, capacity);
+			if (!grown) {
+				free(image);
+				fclose(f);
+				return CUDA_ERROR_OUT_OF_MEMORY;
+			}
+			image = grown;
+		}
+		got = fread(image + size, 1, capacity - size, f);
+		size += got;
+	} while (got);
+	fclose(f);
+	CUresult status = size < sizeof(struct emucuda_image_header) ? CUDA_ERROR_INVALID_IMAGE : cuModuleLoadData(module, image);
+	free(image);
+	return status;
 }
 
 EXPORT CUresult cuModuleLoadDataEx(CUmodule *module, const void *image, unsigned numOptions, CUjit_option *options, void **values)
@@ -1116,6 +1232,70 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned 
 	}
 	return CUDA_SUCCESS;
 }
+
+EXPORT CUresult cuProfilerStart(void) { return CUDA_SUCCESS; }
+EXPORT CUresult cuProfilerStop(void) { return CUDA_SUCCESS; }
+
+/* {{{ the legacy launch API (cuFuncSetBlockShape, cuParamSet*, cuLaunchGrid) */
+
+EXPORT CUresult cuFuncSetBlockShape(CUfunction f, int x, int y, int z)
+{
+	READY();
+	if (!f)
+		return CUDA_ERROR_INVALID_HANDLE;
+	f->block[0] = (unsigned)x;
+	f->block[1] = (unsigned)y;
+	f->block[2] = (unsigned)z;
+	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuFuncSetSharedSize(CUfunction f, unsigned bytes)
+{
+	READY();
+	if (!f)
+		return CUDA_ERROR_INVALID_HANDLE;
+	f->sharedBytes = bytes;
+	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuParamSetSize(CUfunction f, unsigned bytes)
+{
+	READY();
+	if (!f)
+		return CUDA_ERROR_INVALID_HANDLE;
+	if (bytes > sizeof f->params)
+		return CUDA_ERROR_INVALID_VALUE;
+	f->paramSize = bytes;
+	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuParamSetv(CUfunction f, int offset, void *data, unsigned bytes)
+{
+	READY();
+	if (!f)
+		return CUDA_ERROR_INVALID_HANDLE;
+	if (offset < 0 || (size_t)offset + bytes > sizeof f->params)
+		return CUDA_ERROR_INVALID_VALUE;
+	memcpy(f->params + offset, data, bytes);
+	return CUDA_SUCCESS;
+}
+
+EXPORT CUresult cuParamSeti(CUfunction f, int offset, unsigned value) { return cuParamSetv(f, offset, &value, sizeof value); }
+EXPORT CUresult cuParamSetf(CUfunction f, int offset, float value) { return cuParamSetv(f, offset, &value, sizeof value); }
+
+EXPORT CUresult cuLaunchGridAsync(CUfunction f, int gridWidth, int gridHeight, CUstream stream)
+{
+	READY();
+	if (!f)
+		return CUDA_ERROR_INVALID_HANDLE;
+	size_t size = f->paramSize;
+	void *extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, f->params, CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_END};
+	return cuLaunchKernel(f, (unsigned)gridWidth, (unsigned)gridHeight, 1, f->block[0], f->block[1], f->block[2],
+		f->sharedBytes, stream, NULL, extra);
+}
+
+EXPORT CUresult cuLaunchGrid(CUfunction f, int gridWidth, int gridHeight) { return cuLaunchGridAsync(f, gridWidth, gridHeight, NULL); }
+EXPORT CUresult cuLaunch(CUfunction f) { return cuLaunchGridAsync(f, 1, 1, NULL); }
 
 /* }}} */
 
