@@ -55,6 +55,7 @@ static inline unsigned __float_as_uint(float f) { unsigned bits; memcpy(&bits, &
 static inline double __longlong_as_double(long long bits) { double d; memcpy(&d, &bits, 8); return d; }
 static inline long long __double_as_longlong(double d) { long long bits; memcpy(&bits, &d, 8); return bits; }
 
+static inline void sincos(float x, float *s, float *c) { sincosf(x, s, c); }     /* CUDA's float overload */
 static inline float rsqrtf(float x) { return 1.0f / sqrtf(x); }
 static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 /* glibc declares these names itself: macros, not redeclarations */
