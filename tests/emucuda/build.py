@@ -126,8 +126,9 @@ def buildPycuda(venv, work):
 		f.write("LDFLAGS = []\n")
 
 	log("building pycuda %s against the toolkit at %s (several minutes, once)" % (PYCUDA, CUDA_ROOT))
-	run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", source],
-		env=dict(os.environ, MAKEFLAGS="-j%d" % (os.cpu_count() or 1)))
+	# compiled on every core first; pip's in-tree build then finds the objects up to date
+	run([python, "setup.py", "-q", "build_ext", "-j", str(os.cpu_count() or 1)], cwd=source)
+	run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", source])
 
 
 def extension(venv):
