@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import reference
+from cases import pycudaLimit
 from harness import assertSameBits, bits
 
 
@@ -393,10 +394,12 @@ def test_gpuarray_refuses(ctx, backend, row):
 
 
 @pytest.mark.parametrize("layout", ["strided", "fortran", "reversed", "transposed"])
-def test_to_gpu_copies_non_contiguous_host_arrays(backend, layout):
+def test_to_gpu_copies_non_contiguous_host_arrays(request, backend, layout):
 	"""DECIDED: to_gpu of a non-contiguous host array is a C-contiguous copy of it; set() of one
 	copies its values in C order."""
 	from PuzzleLib.Backend import gpuarray
+	pycudaLimit(request, backend, "set() of a non-contiguous host array copies its bytes in its own "
+		"order, or refuses it (src and dst must have same order; major stride must be a multiple ...)")
 
 	base = hostData(30, shape=(6, 10))
 	host = {

@@ -64,7 +64,9 @@ def _allocator(allocator):
 def to_gpu(ary, allocator=None):
 	"""A C-contiguous device copy of a host array (as the CPU backend's, whatever ary's order)."""
 	checkHost(ary, GPUArray)
-	return _pycudaArrays.to_gpu(np.ascontiguousarray(ary), allocator=_allocator(allocator))
+	# not np.ascontiguousarray: it makes a 0-d array 1-d
+	host = ary if ary.flags.c_contiguous else ary.copy(order="C")
+	return _pycudaArrays.to_gpu(host, allocator=_allocator(allocator))
 
 
 def empty(shape, dtype=np.float32, allocator=None):
