@@ -7,7 +7,7 @@ import numpy as np
 
 from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Benchmark import moduleTimes, testData
+from PuzzleLib.Benchmark import moduleTimes, positiveInt, testData
 from PuzzleLib.Kernels.Activations import TABLE
 from PuzzleLib.Modules import Activation
 
@@ -25,9 +25,9 @@ def pageExample():
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__)
-	parser.add_argument("--size", type=int, default=1 << 22, help="elements of the timed tensor (default 2^22)")
-	parser.add_argument("--repeat", type=int, default=5)
+	parser = argparse.ArgumentParser(prog="python -m PuzzleLib", description=__doc__)
+	parser.add_argument("--size", type=positiveInt, default=1 << 22, help="elements of the timed tensor (default 2^22)")
+	parser.add_argument("--repeat", type=positiveInt, default=5)
 	args = parser.parse_args()
 
 	print("backend: %s on %s" % (Backend.current.name, gpuarray.getDeviceName()))

@@ -10,7 +10,7 @@ no cancellation where the result is small, NaN in gives NaN out. Where a formula
 between branches, the NaN case is made to fall into a branch that returns x itself.
 """
 
-import math
+import math, struct, sys
 from dataclasses import dataclass
 from numbers import Real
 from typing import Callable, Optional, Tuple
@@ -121,8 +121,33 @@ class ActivationArgsError(ValueError):
 	pass
 
 
-def checkArgs(spec, args):
-	"""Returns args as a tuple of floats, or raises ActivationArgsError saying what is wrong."""
+# the C types parameters are computed in, as struct formats: packing rounds a value as a C cast
+# does, and refuses one that would round to infinity
+_STRUCT_FORMAT = {"float": "<f", "double": "<d"}
+_TYPE_NAME = {"float": "float32", "double": "float64"}
+_LARGEST = {"float": 3.4028234663852886e38, "double": sys.float_info.max}
+
+
+def _rounded(spec, paramName, arg, ctype):
+	"""arg as a finite value of ctype ("float" or "double"), or ActivationArgsError saying why not."""
+	try:
+		value = float(arg)               # a finite arg that is infinite as a double: numpy's longdouble
+		if not math.isinf(value):
+			return struct.unpack(_STRUCT_FORMAT[ctype], struct.pack(_STRUCT_FORMAT[ctype], value))[0]
+	except OverflowError:
+		pass
+
+	# a huge int's digits would fill the message (and beyond 4300 of them, repr refuses)
+	shown = "an integer of %d bits" % arg.bit_length() if isinstance(arg, int) else repr(arg)
+	raise ActivationArgsError("%s: %s=%s is out of range: kernels compute in %s, whose largest finite value is %r" % (
+		spec.name, paramName, shown, _TYPE_NAME[ctype], _LARGEST[ctype]
+	))
+
+
+def checkArgs(spec, args, ctype="double"):
+	"""Returns args as a tuple of floats rounded to ctype, the C type the kernel computes in, or
+	raises ActivationArgsError saying what is wrong. The rule is checked on the rounded values,
+	which are the ones the kernel uses."""
 	if not isinstance(args, (tuple, list)):
 		raise ActivationArgsError(
 			"args must be a tuple of %d number(s) %s, got %r" % (len(spec.params), spec.params, args)
@@ -133,20 +158,21 @@ def checkArgs(spec, args):
 			spec.name, len(spec.params), spec.params, len(args), tuple(args)
 		))
 
+	checked = []
 	for paramName, arg in zip(spec.params, args):
 		if isinstance(arg, bool) or not isinstance(arg, Real):
 			raise ActivationArgsError("%s: %s must be a real number, got %r" % (spec.name, paramName, arg))
 
-		if not math.isfinite(arg):
+		if arg != arg or arg in (math.inf, -math.inf):
 			raise ActivationArgsError("%s: %s must be finite, got %r" % (spec.name, paramName, arg))
 
-	args = tuple(float(arg) for arg in args)
-	problem = spec.rule(*args) if spec.rule is not None else None
+		checked.append(_rounded(spec, paramName, arg, ctype))
 
+	problem = spec.rule(*checked) if spec.rule is not None else None
 	if problem is not None:
 		raise ActivationArgsError("%s: %s" % (spec.name, problem))
 
-	return args
+	return tuple(checked)
 
 
 # The kernels' operands after the output, in call order: forward ker(out, x), backward
