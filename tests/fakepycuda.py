@@ -9,6 +9,15 @@ prepared argument format, the pointers and counts handed over and the launch pla
 exercised: everything but the GPU itself and nvcc's math library.
 
 Only the parts of pycuda's API that PuzzleLib/Cuda uses are here, with pycuda's signatures.
+
+The real pycuda runs the backend on the host-emulated driver (tests/emucuda/run, in CI). This
+fake stays for what that cannot serve: the plain `python -m pytest` run, which has no pycuda and
+builds none, checks here the text and options handed to SourceModule, the prepared formats
+against the kernels' C signatures, the recorded launches, and the import failures (no pycuda, no
+libcuda) that only a different installation would give the real one. It is not pycuda: real
+pycuda sets the block shape with cuFuncSetBlockShape before each launch, deep-copies and pickles
+GPUArrays, has no float16 fill/astype, copies non-contiguous host arrays in their own order, and
+needs a current context when its pool starts holding a block; the emulated run shows those.
 """
 
 import atexit, ctypes, hashlib, os, re, shutil, subprocess, sys, tempfile, threading, types
