@@ -228,11 +228,11 @@ CALL = [
 	Row("data None", lambda c: c.act(None), moduleError, r"data must be a %s .*got NoneType" % GPU),
 	Row("data a list", lambda c: c.act([[1.0] * 6] * 4), moduleError, r"data must be a %s .*got list" % GPU),
 	Row("data a GPUArray lookalike", lambda c: c.act(c.fake), moduleError, r"data must be a %s .*got FakeArray" % GPU),
-	Row("data float64", lambda c: c.act(c.x64), moduleError, r"expected data of dtype float32 \(set by calcMode\), got float64"),
-	Row("data float16", lambda c: c.act(c.x16), moduleError, "expected data of dtype float32 .*got float16"),
-	Row("data int32", lambda c: c.act(c.xint), moduleError, "expected data of dtype float32 .*got int32"),
+	Row("data float64", lambda c: c.act(c.x64), moduleError, r"expected dtype float32 \(set by calcMode\), got float64"),
+	Row("data float16", lambda c: c.act(c.x16), moduleError, "expected dtype float32 .*got float16"),
+	Row("data int32", lambda c: c.act(c.xint), moduleError, "expected dtype float32 .*got int32"),
 	Row("data non-contiguous", lambda c: c.act(c.nc), moduleError, "data must be C-contiguous"),
-	Row("inplace: data float64", lambda c: c.actInplace(c.x64), moduleError, "expected data of dtype float32"),
+	Row("inplace: data float64", lambda c: c.actInplace(c.x64), moduleError, "expected dtype float32"),
 	Row("inplace: data non-contiguous", lambda c: c.actInplace(c.nc), moduleError, "data must be C-contiguous"),
 	Row("data int32, checks off", lambda c: c.act(c.xint), moduleError,
 		"kernels exist for float16, float32 and float64, not int32", setup=checksOff),
@@ -248,9 +248,9 @@ BACKWARD = [
 	Row("grad transposed shape", lambda c: c.act.backward(c.transposed), moduleError,
 		r"grad has shape \(6, 4\), the output has shape \(4, 6\)"),
 	Row("grad wrong size", lambda c: c.act.backward(c.x25), moduleError, r"grad has shape \(25,\), the output has shape \(4, 6\)"),
-	Row("grad float64", lambda c: c.act.backward(c.x64), moduleError, r"expected grad of dtype float32 \(set by calcMode\), got float64"),
+	Row("grad float64", lambda c: c.act.backward(c.x64), moduleError, r"expected dtype float32 \(set by calcMode\), got float64"),
 	Row("grad non-contiguous", lambda c: c.act.backward(c.nc), moduleError, "grad must be C-contiguous"),
-	Row("inplace: grad float16", lambda c: c.actInplace.backward(c.x16), moduleError, "expected grad of dtype float32"),
+	Row("inplace: grad float16", lambda c: c.actInplace.backward(c.x16), moduleError, "expected dtype float32"),
 	Row("inplace: grad wrong shape", lambda c: c.actInplace.backward(c.transposed), moduleError, r"grad has shape \(6, 4\)"),
 	Row("grad wrong size, checks off", lambda c: c.act.backward(c.x25), moduleError,
 		r"operand \d has \d+ elements, operand 0 has \d+", setup=checksOff),
@@ -463,10 +463,14 @@ def withoutPycuda(c):
 
 
 def withBrokenPycuda(c):
-	"""pycuda is there but its import fails (e.g. built against a newer CUDA than the driver)."""
+	"""pycuda is there but its import fails (e.g. built against a newer CUDA than the driver), on a
+	machine whose driver library loads."""
 	noContextYet(c)
 	for name in ("pycuda", "pycuda.driver"):
 		c.monkeypatch.setitem(sys.modules, name, None)
+
+	from PuzzleLib.Cuda import Driver
+	c.monkeypatch.setattr(Driver, "driverMissing", lambda: None)
 
 
 def choose(c):
@@ -487,7 +491,7 @@ CONFIG_ROWS = [
 	Row("Config.backend='tpu'", choose, configError, "Config.backend='tpu': " + SUPPORTED, setup=configured("tpu")),
 	Row("Config.backend=2", choose, configError, "Config.backend=2: " + SUPPORTED, setup=configured(2)),
 	Row("Config.backend=Backend.intel", choose, configError, SUPPORTED, setup=lambda c: configured(c.Config.Backend.intel)(c)),
-	Row("cuda where pycuda is missing", choose, configError, r"pycuda is not installed \(pip install .\[cuda\]\)", setup=withoutPycuda),
+	Row("cuda where pycuda is missing", choose, configError, r"pycuda is not installed; on a machine with an NVIDIA GPU, pip install .\.\[cuda\]. adds it", setup=withoutPycuda),
 	Row("cuda where pycuda does not import", choose, configError, "pycuda is installed but does not import", setup=withBrokenPycuda),
 ]
 

@@ -24,10 +24,10 @@ class KernelWarning(UserWarning):
 
 
 def warn(message):
-	"""Reports trouble with the kernels: to the log (when Config.showWarnings) and as a KernelWarning."""
+	"""Reports trouble with the kernels once, as a KernelWarning (when Config.showWarnings); an
+	application that wants it in its log calls logging.captureWarnings(True)."""
 	if Config.showWarnings:
-		Config.getLogger().warning(message)
-	warnings.warn(message, KernelWarning, stacklevel=3)
+		warnings.warn(message, KernelWarning, stacklevel=3)
 
 
 def requestedPath():
@@ -106,21 +106,27 @@ class CompiledKernel(Kernel):
 
 
 class NumpyKernel(Kernel):
+	"""The formula evaluated by numpy, a cache-sized chunk at a time: the temporaries each step of a
+	formula makes then stay in the CPU's cache instead of streaming whole arrays through memory."""
+
+	CHUNK = 1 << 15
+
 	def __init__(self, spec, direction, dtype):
 		super().__init__(spec, direction, dtype)
 		self.formula = kernelFormula(spec, direction)[1]
+		self.math = NumpyMath(self.computeType)
 
 	def run(self, out, operands, span, args):
-		def flat(ary):
-			return ary.gpudata.reshape(-1)[span.start::span.step][:span.count]
-
 		ctype = self.computeType
-		values = [flat(operand).astype(ctype) for operand in operands]
+		args = tuple(ctype(arg) for arg in args)
+		flats = [ary.gpudata.reshape(-1)[span.start::span.step][:span.count] for ary in (out, ) + tuple(operands)]
 
 		# overflow to inf (also on the float16 store) and NaN are results here, not events to warn of
 		with np.errstate(all="ignore"):
-			result = self.formula(NumpyMath(ctype), *values, *(ctype(arg) for arg in args))
-			flat(out)[...] = result.astype(self.dtype)
+			for start in range(0, span.count, self.CHUNK):
+				chunk = [flat[start:start + self.CHUNK] for flat in flats]
+				values = [operand.astype(ctype, copy=False) for operand in chunk[1:]]    # formulas never write them
+				np.copyto(chunk[0], self.formula(self.math, *values, *args), casting="same_kind")
 
 
 @functools.lru_cache(maxsize=None)

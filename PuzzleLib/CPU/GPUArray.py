@@ -13,9 +13,13 @@ import numpy as np
 from PuzzleLib.ArrayChecks import checkDtype, checkHost, checkShape
 from PuzzleLib.CPU.MemoryPool import MemoryPool
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
+from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 
 
 memoryPool = MemoryPool()
+
+
+_NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
 
 
 def _viewOf(buffer, shape, dtype):
@@ -42,7 +46,22 @@ class DeviceMemoryCopyError(TypeError, RuntimeError):
 
 
 class GPUArray:
+	# Like pycuda's, not a numpy array: numpy refuses it rather than treating it as an object
+	# array, which would make np.asarray, np.save, np.array_equal and == silently wrong.
 	__array_ufunc__ = None    # numpy defers `ndarray + GPUArray` to us, which refuses it
+	__hash__ = object.__hash__
+
+	def __array__(self, dtype=None, copy=None):
+		raise TypeError(_NOT_NUMPY % "numpy does not convert it implicitly")
+
+	def __array_function__(self, func, types, args, kwargs):
+		raise TypeError(_NOT_NUMPY % ("np.%s takes host arrays" % func.__name__))
+
+	def __eq__(self, other):
+		raise TypeError(_NOT_NUMPY % "== compares on the host: ary.get() == other")
+
+	def __ne__(self, other):
+		raise TypeError(_NOT_NUMPY % "!= compares on the host: ary.get() != other")
 
 	def __init__(self, shape, dtype=np.float32, allocator=None, gpudata=None):
 		shape, dtype = checkShape(shape), checkDtype(dtype)
@@ -264,6 +283,13 @@ def _copyInto(dest, source):
 			return
 
 	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
+
+
+class SharedArray(SharedArrayBase):
+	__doc__ = SharedArrayBase.__doc__
+
+	zeros = staticmethod(zeros)
+	defaultAllocator = memoryPool
 
 
 def synchronize():

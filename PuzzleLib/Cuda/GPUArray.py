@@ -11,6 +11,7 @@ from PuzzleLib import Config
 from PuzzleLib.ArrayChecks import checkDtype, checkHost, checkShape
 from PuzzleLib.Cuda import Driver
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
+from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 
 Driver.initialise(Config.deviceIdx)    # done already by the backend's selection; a no-op then
 
@@ -106,6 +107,13 @@ def copy(dest, source, allocator=None):
 		))
 
 	return dest
+
+
+class SharedArray(SharedArrayBase):
+	__doc__ = SharedArrayBase.__doc__
+
+	zeros = staticmethod(zeros)
+	defaultAllocator = memoryPool
 
 
 def isContiguous(ary):

@@ -108,7 +108,8 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 class ElementwiseKernel:
 	"""ker(out, *operands, *args, slice=None): out[i] = f(operands[i]) for i in the flat slice.
 
-	Elements outside the slice are not touched. The checks every backend makes before a kernel
+	Elements outside the slice are not touched. A `stream=` keyword, which the original's callers
+	pass, is accepted and ignored: kernels run in the default stream. The checks every backend makes before a kernel
 	runs live here once; a backend subclass names its array type and contiguity test and
 	implements run(out, operands, span, args), which is called only when the slice selects at
 	least one element, with args already validated floats.
@@ -126,7 +127,7 @@ class ElementwiseKernel:
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
 
-	def __call__(self, out, *operandsAndArgs, slice=None):
+	def __call__(self, out, *operandsAndArgs, slice=None, stream=None):
 		operands, args = operandsAndArgs[:self.nOperands], operandsAndArgs[self.nOperands:]
 		if len(operands) != self.nOperands:
 			raise KernelError("%s kernel takes %d array(s) after the output, got %d" % (
