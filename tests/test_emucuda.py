@@ -82,9 +82,9 @@ def test_the_automatic_choice_picks_cuda_and_logs_the_device():
 	""", PUZZLELIB_BACKEND=None)
 	assert result.returncode == 0, result.stderr
 	assert result.stdout.strip() == "cuda"
-	assert "backend cuda (automatic: a CUDA device initialised; device 0: %s, compute capability 9.0, 132 SMs" % (
+	assert "using the cuda backend on device 0: %s, compute capability 9.0, 132 SMs, driver CUDA" % (
 		DEVICE_NAME
-	) in result.stderr, result.stderr
+	) in result.stderr and "chosen automatically" in result.stderr, result.stderr
 
 
 SELECT = """
@@ -105,7 +105,7 @@ def test_no_device_is_a_config_error_and_the_automatic_choice_falls_back_to_cpu(
 
 	result = python(SELECT, PUZZLELIB_EMUCUDA_NO_DEVICE="1", PUZZLELIB_BACKEND=None)
 	assert result.stdout.strip() == "backend cpu", result.stdout + result.stderr
-	assert "automatic: cuda is not usable (the CUDA driver did not initialise" in result.stderr
+	assert "chosen automatically since cuda is not usable: the CUDA driver did not initialise" in result.stderr
 
 
 def test_a_driver_too_old_for_pycudas_toolkit_is_a_config_error():

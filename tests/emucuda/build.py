@@ -137,14 +137,15 @@ def extension(venv):
 
 
 def testRequirements():
-	"""setup.py's test extra, read by running setup.py with setup() capturing its arguments."""
+	"""setup.py's requirements and its test extra, read by running setup.py with setup() capturing
+	its arguments (the repo itself is on PYTHONPATH, not installed)."""
 	code = (
 		"import setuptools, sys, json\n"
 		"captured = {}\n"
 		"setuptools.setup = lambda **kw: captured.update(kw)\n"
 		"sys.argv = ['setup.py']\n"
 		"exec(compile(open('setup.py').read(), 'setup.py', 'exec'), {'__name__': '__main__'})\n"
-		"print(json.dumps(captured.get('extras_require', {}).get('test', [])))\n"
+		"print(json.dumps(captured.get('install_requires', []) + captured.get('extras_require', {}).get('test', [])))\n"
 	)
 	import json
 	return json.loads(run([sys.executable, "-c", code], cwd=REPO).strip().splitlines()[-1])
@@ -191,7 +192,7 @@ def ensure():
 		wanted = "\n".join(requirements)
 		if not os.path.exists(stamp) or open(stamp).read() != wanted:
 			if requirements:
-				log("installing the test extra: %s" % " ".join(requirements))
+				log("installing the requirements and the test extra: %s" % " ".join(requirements))
 				run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q"] + requirements)
 			with open(stamp, "w") as f:
 				f.write(wanted)
