@@ -310,6 +310,9 @@ static FakeDim3 blockIdx, threadIdx, blockDim, gridDim;
 # cuda_fp16.h: the emulated toolchain's, shared (tests/emucuda/include)
 FP16_INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emucuda", "include")
 
+with open(os.path.join(FP16_INCLUDE, "cuda_fp16.h")) as _header:
+	FAKE_FP16 = _header.read()        # its text, for host builds that inline it (fakecublas)
+
 KERNEL = re.compile(r"__global__ void (\w+)\(([^)]*)\)")
 
 # pycuda's prepare() characters and the C parameter types they must match
