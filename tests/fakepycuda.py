@@ -9,6 +9,15 @@ prepared argument format, the pointers and counts handed over and the launch pla
 exercised: everything but the GPU itself and nvcc's math library.
 
 Only the parts of pycuda's API that PuzzleLib/Cuda uses are here, with pycuda's signatures.
+
+The real pycuda runs the backend on the host-emulated driver (tests/emucuda/run, in CI). This
+fake stays for what that cannot serve: the plain `python -m pytest` run, which has no pycuda and
+builds none, checks here the text and options handed to SourceModule, the prepared formats
+against the kernels' C signatures, the recorded launches, and the import failures (no pycuda, no
+libcuda) that only a different installation would give the real one. It is not pycuda: real
+pycuda sets the block shape with cuFuncSetBlockShape before each launch, deep-copies and pickles
+GPUArrays, has no float16 fill/astype, copies non-contiguous host arrays in their own order, and
+needs a current context when its pool starts holding a block; the emulated run shows those.
 """
 
 import atexit, ctypes, hashlib, os, re, shutil, subprocess, sys, tempfile, threading, types
@@ -103,6 +112,15 @@ class Context:
 
 def init(flags=0):
 	pass
+
+
+def get_version():
+	"""The CUDA version pycuda was built with."""
+	return (13, 0, 0)
+
+
+def get_driver_version():
+	return 13000
 
 
 def mem_alloc(nbytes):
@@ -221,6 +239,7 @@ class DeviceMemoryPool:
 	def __init__(self):
 		self.held, self.held_blocks, self.active_blocks = {}, 0, 0
 		self.managed_bytes = self.active_bytes = 0
+		self.stopped = False
 
 	def allocate(self, size):
 		binSize = max(256, 1 << max(size - 1, 0).bit_length())
@@ -239,8 +258,15 @@ class DeviceMemoryPool:
 	def release(self, block, size):
 		self.active_blocks -= 1
 		self.active_bytes -= size
+		if self.stopped:
+			self.managed_bytes -= block.nbytes
+			return
 		self.held.setdefault(block.nbytes, []).append(block)
 		self.held_blocks += 1
+
+	def stop_holding(self):
+		self.stopped = True
+		self.free_held()
 
 	def free_held(self):
 		for blocks in self.held.values():
@@ -281,51 +307,11 @@ static FakeDim3 blockIdx, threadIdx, blockDim, gridDim;
 #define __align__(n) alignas(n)
 """
 
-# __half with IEEE round-to-nearest-even conversions in portable C++ (F. Giesen's
-# float_to_half_fast3_rtne and half_to_float), checked against numpy by test_cuda_fake
-FAKE_FP16 = """\
-#pragma once
-#include <string.h>
-struct __half { unsigned short bits; };
+# cuda_fp16.h: the emulated toolchain's, shared (tests/emucuda/include)
+FP16_INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emucuda", "include")
 
-static inline unsigned fake_bits(float f) { unsigned u; memcpy(&u, &f, 4); return u; }
-static inline float fake_float(unsigned u) { float f; memcpy(&f, &u, 4); return f; }
-
-static inline float __half2float(__half h)
-{
-	const unsigned shiftedExp = 0x7c00u << 13;
-	unsigned o = (h.bits & 0x7fffu) << 13;
-	const unsigned exp = shiftedExp & o;
-	o += (127u - 15u) << 23;
-	if (exp == shiftedExp)
-		o += (128u - 16u) << 23;                                   /* inf, NaN */
-	else if (exp == 0)
-		o = fake_bits(fake_float(o + (1u << 23)) - fake_float(113u << 23));   /* subnormal */
-	return fake_float(o | ((unsigned)(h.bits & 0x8000u) << 16));
-}
-
-static inline __half __float2half_rn(float value)
-{
-	const unsigned f16max = (127u + 16u) << 23, denormMagic = ((127u - 15u) + (23u - 10u) + 1u) << 23;
-	unsigned u = fake_bits(value), o;
-	const unsigned sign = u & 0x80000000u;
-	u ^= sign;
-
-	if (u >= f16max)
-		o = u > (255u << 23) ? 0x7e00u : 0x7c00u;                     /* NaN, or inf */
-	else if (u < (113u << 23))
-		o = fake_bits(fake_float(u) + fake_float(denormMagic)) - denormMagic;   /* subnormal, zero */
-	else
-		o = (u + ((unsigned)(15 - 127) << 23) + 0xfffu + ((u >> 13) & 1u)) >> 13;
-
-	__half h;
-	h.bits = (unsigned short)(o | (sign >> 16));
-	return h;
-}
-
-extern "C" float fake_half_to_float(unsigned short bits) { __half h; h.bits = bits; return __half2float(h); }
-extern "C" unsigned short fake_float_to_half_rn(float value) { return __float2half_rn(value).bits; }
-"""
+with open(os.path.join(FP16_INCLUDE, "cuda_fp16.h")) as _header:
+	FAKE_FP16 = _header.read()        # its text, for host builds that inline it (fakecublas)
 
 KERNEL = re.compile(r"__global__ void (\w+)\(([^)]*)\)")
 
@@ -378,10 +364,6 @@ class HostBuilder:
 		self.dir = tempfile.mkdtemp(prefix="fakepycuda-")
 		self.libraries, self.lock = {}, threading.Lock()
 
-		include = os.path.join(self.dir, "include")
-		os.makedirs(include)
-		with open(os.path.join(include, "cuda_fp16.h"), "w") as f:
-			f.write(FAKE_FP16)
 		with open(os.path.join(self.dir, "shim.h"), "w") as f:
 			f.write(SHIM)
 
@@ -406,7 +388,7 @@ class HostBuilder:
 				lib = os.path.join(self.dir, "%s.so" % key)
 				self._run([
 					"-O1", "-fPIC", "-shared", "-std=c++17", "-Wno-unknown-pragmas",
-					"-include", os.path.join(self.dir, "shim.h"), "-I", os.path.join(self.dir, "include"),
+					"-include", os.path.join(self.dir, "shim.h"), "-I", FP16_INCLUDE,
 					"-o", lib, cu
 				])
 				self.libraries[key] = ctypes.CDLL(lib)
@@ -514,7 +496,8 @@ def install(monkeypatch, emulate=False):
 
 	modules = {"pycuda": package}
 	for name, members in {
-		"driver": ("Error", "CompileError", "Device", "Context", "device_attribute", "init", "mem_alloc",
+		"driver": ("Error", "CompileError", "Device", "Context", "device_attribute", "init", "get_version",
+			"get_driver_version", "mem_alloc",
 			"memset_d8", "memcpy_dtod"),
 		"gpuarray": ("GPUArray", "to_gpu"),
 		"tools": ("DeviceMemoryPool", ),

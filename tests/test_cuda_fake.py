@@ -111,6 +111,17 @@ def test_launch_variant_pointers_and_counts(cuda):
 	assert variant == "strided" and args[1] == x.ptr + 4 and args[2:] == (0, 1, 1000, 0.5)
 
 
+def test_a_launch_the_driver_refuses_is_a_launch_error_naming_the_kernel_and_grid(cuda, monkeypatch):
+	fake, GPUArray, ElementWise = cuda
+	ker = ElementWise.kernel(TABLE["relu"], "forward", np.dtype(np.float32))
+	x = GPUArray.zeros((64, ), dtype=np.float32)
+
+	monkeypatch.setattr(ElementWise.LaunchPlan, "BLOCK_SHAPE", (2048, 1, 1))
+	with pytest.raises(ElementWise.LaunchError, match=r"relu.*\(vector\).*block \(2048, 1, 1\)") as info:
+		ker(x, x)
+	assert isinstance(info.value.__cause__, fake.driver.Error)
+
+
 def test_nothing_is_launched_for_an_empty_slice_or_a_refused_call(cuda):
 	fake, GPUArray, ElementWise = cuda
 	ker = ElementWise.kernel(TABLE["sigmoidDer"], np.dtype(np.float16))
@@ -323,6 +334,20 @@ def test_driver_errors_are_config_errors(driver, monkeypatch):
 	monkeypatch.setattr(fake.driver, "init", fail)
 	with pytest.raises(Config.ConfigError, match="did not initialise"):
 		Driver.initialise(0)
+
+
+def test_a_driver_of_an_older_cuda_major_version_is_a_config_error(driver, monkeypatch):
+	fake, Driver = driver
+	monkeypatch.setattr(fake.driver, "get_driver_version", lambda: 12080)
+	with pytest.raises(Config.ConfigError, match=r"driver supports CUDA 12\.8, older than the CUDA 13 toolkit"):
+		Driver.initialise(0)
+
+
+def test_a_newer_minor_version_of_the_driver_is_accepted(driver, monkeypatch):
+	fake, Driver = driver
+	monkeypatch.setattr(fake.driver, "get_driver_version", lambda: 13020)
+	Driver.initialise(0)
+	assert "compute capability 8.0" in Driver.describe() and "driver CUDA 13.2" in Driver.describe()
 
 
 def test_device_index_and_count_are_checked(driver, monkeypatch):

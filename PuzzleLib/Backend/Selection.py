@@ -39,14 +39,14 @@ def choose():
 
 	if requested is Config.Backend.cuda:
 		Driver.initialise(Config.deviceIdx)          # raises ConfigError saying what is missing
-		return Config.Backend.cuda, " on %s, as %s asks" % (Driver.device.name(), source)
+		return Config.Backend.cuda, " on %s, as %s asks" % (Driver.describe(), source)
 
 	try:
 		Driver.initialise(Config.deviceIdx)
 	except Config.ConfigError as e:
 		return Config.Backend.cpu, ", chosen automatically since cuda is not usable: %s" % e
 
-	return Config.Backend.cuda, " on %s, chosen automatically" % Driver.device.name()
+	return Config.Backend.cuda, " on %s, chosen automatically" % Driver.describe()
 
 
 def select():

@@ -10,57 +10,13 @@ import math, os, platform
 
 import numpy as np
 
+from PuzzleLib.ArrayChecks import checkDtype, checkHost, checkShape
 from PuzzleLib.CPU.MemoryPool import MemoryPool
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
 from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 
 
 memoryPool = MemoryPool()
-
-
-def _checkShape(shape):
-	if type(shape) is tuple and all(type(dim) is int and dim >= 0 for dim in shape):
-		return shape
-
-	if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-		shape = (shape, )
-
-	try:
-		shape = tuple(shape)
-	except TypeError:
-		raise TypeError("shape must be an int or a tuple of ints, got %r" % (shape, )) from None
-
-	for dim in shape:
-		if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
-			raise TypeError("shape must be an int or a tuple of ints, got %r" % (shape, ))
-		if dim < 0:
-			raise ValueError("shape must not have negative dimensions, got %r" % (shape, ))
-
-	return tuple(int(dim) for dim in shape)
-
-
-_dtypes = {}
-
-
-def _checkDtype(requested):
-	try:
-		return _dtypes[requested]
-	except (KeyError, TypeError):           # TypeError: an unhashable request, refused below
-		pass
-
-	if requested is None:                   # np.dtype(None) would silently mean float64
-		raise TypeError("dtype must be a numpy dtype, got None")
-
-	try:
-		dtype = np.dtype(requested)
-	except TypeError:
-		raise TypeError("dtype must be a numpy dtype, got %r" % (requested, )) from None
-
-	if dtype.kind not in "biuf":
-		raise TypeError("arrays hold booleans, integers or floats, not %s" % dtype)
-
-	_dtypes[requested] = dtype
-	return dtype
 
 
 _NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
@@ -108,7 +64,7 @@ class GPUArray:
 		raise TypeError(_NOT_NUMPY % "!= compares on the host: ary.get() != other")
 
 	def __init__(self, shape, dtype=np.float32, allocator=None, gpudata=None):
-		shape, dtype = _checkShape(shape), _checkDtype(dtype)
+		shape, dtype = checkShape(shape), checkDtype(dtype)
 
 		if gpudata is None and type(allocator) is MemoryPool:     # the common case, kept lean
 			raw, ptr = allocator.allocateAt(math.prod(shape) * dtype.itemsize)
@@ -205,7 +161,7 @@ class GPUArray:
 		return GPUArray.wrap(self.gpudata.copy())
 
 	def astype(self, dtype):
-		return GPUArray.wrap(self.gpudata.astype(_checkDtype(dtype)))
+		return GPUArray.wrap(self.gpudata.astype(checkDtype(dtype)))
 
 	def reshape(self, *shape, order="C"):
 		if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
@@ -286,16 +242,8 @@ class GPUArray:
 	def __abs__(self): return self._result(np.abs(self.gpudata))
 
 
-def _checkHost(ary):
-	if isinstance(ary, GPUArray):
-		raise TypeError("to_gpu takes a host numpy array; this is already a GPUArray")
-	if not isinstance(ary, np.ndarray):
-		raise TypeError("to_gpu takes a numpy ndarray, got %s" % type(ary).__name__)
-	_checkDtype(ary.dtype)
-
-
 def to_gpu(ary, allocator=None):
-	_checkHost(ary)
+	checkHost(ary, GPUArray)
 	result = GPUArray(ary.shape, ary.dtype, allocator=allocator)
 	np.copyto(result.gpudata, ary)
 	return result

@@ -10,10 +10,11 @@ from PuzzleLib import Config
 
 context = None
 device = None
+deviceIndex = None
 
 
 def initialise(deviceIdx):
-	global context, device
+	global context, device, deviceIndex
 	if context is not None:
 		return context
 
@@ -51,6 +52,8 @@ def initialise(deviceIdx):
 	if count == 0:
 		raise Config.ConfigError("no CUDA device found")
 
+	_checkDriverVersion(drv)
+
 	if not 0 <= deviceIdx < count:
 		raise Config.ConfigError("Config.deviceIdx=%r but there are %d CUDA device(s)" % (deviceIdx, count))
 
@@ -58,12 +61,39 @@ def initialise(deviceIdx):
 		device = drv.Device(deviceIdx)
 		context = device.retain_primary_context()
 		context.push()
+		deviceIndex = deviceIdx
 	except drv.Error as e:
 		raise Config.ConfigError("CUDA device %d did not initialise: %s" % (deviceIdx, e)) from None
 
 	Config.getLogger().debug("CUDA context on device %d, %s", deviceIdx, device.name())
 	atexit.register(_release)
 	return context
+
+
+def _checkDriverVersion(drv):
+	"""A driver of an older CUDA major version than pycuda's toolkit loads none of its kernels.
+
+	Within one major version CUDA's minor version compatibility runs newer toolkits' binaries.
+	"""
+	built = drv.get_version()[0]
+	version = drv.get_driver_version()
+	if version // 1000 < built:
+		raise Config.ConfigError(
+			"the NVIDIA driver supports CUDA %d.%d, older than the CUDA %d toolkit pycuda was built with: "
+			"update the driver, or build pycuda against an older toolkit" % (version // 1000, version % 1000 // 10, built)
+		)
+
+
+def describe():
+	"""One line about the initialised device, for the backend's log."""
+	import pycuda.driver as drv
+
+	major, minor = device.compute_capability()
+	version = drv.get_driver_version()
+	return "device %d: %s, compute capability %d.%d, %d SMs, driver CUDA %d.%d" % (
+		deviceIndex, device.name(), major, minor,
+		device.get_attribute(drv.device_attribute.MULTIPROCESSOR_COUNT), version // 1000, version % 1000 // 10
+	)
 
 
 def driverMissing():

@@ -30,6 +30,10 @@ def function(op, dtype, variant):
 	return compiled
 
 
+class LaunchError(RuntimeError):
+	"""The driver refused a launch (its grid or block over the device's limits, a lost context)."""
+
+
 @functools.lru_cache(maxsize=None)
 def blocksCap():
 	"""The most blocks a launch uses on this device (see LaunchPlan.WAVES)."""
@@ -77,7 +81,12 @@ class Kernel(ElementwiseKernel):
 		variant, pointers, counts, grid = LaunchPlan.plan([ary.ptr for ary in arrays], self.itemsizes, span, self.blocksCap)
 		if variant == "vector" and self.op.isRandom:
 			counts += (span.start, )         # the stream numbers elements from the arrays' start
-		self.functions[variant].prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *pointers, *counts, *args)
+		try:
+			self.functions[variant].prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *pointers, *counts, *args)
+		except drv.Error as e:
+			raise LaunchError("%s kernel (%s): the driver refused its launch of grid %s x block %s: %s" % (
+				self.name, variant, grid, LaunchPlan.BLOCK_SHAPE, e
+			)) from e
 
 
 @functools.lru_cache(maxsize=None)

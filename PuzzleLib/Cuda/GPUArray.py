@@ -8,6 +8,7 @@ import atexit
 import numpy as np
 
 from PuzzleLib import Config
+from PuzzleLib.ArrayChecks import checkDtype, checkHost, checkShape
 from PuzzleLib.Cuda import Driver
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
 from PuzzleLib.Kernels.SharedArray import SharedArrayBase
@@ -50,35 +51,31 @@ class MemoryPool(DeviceMemoryPool):
 
 memoryPool = MemoryPool()
 
-# atexit runs last-registered first: held blocks go back before Driver pops the context
-atexit.register(memoryPool.free_held)
+# atexit runs last-registered first, so this runs before Driver pops the context: held blocks go
+# back to the device, and blocks of arrays that outlive atexit (module globals) go straight back
+# when freed. A pool still holding would take the then current context for a block freed after
+# the pop, find none, and pycuda would abort the process from a destructor.
+atexit.register(memoryPool.stop_holding)
 
 
 def _allocator(allocator):
 	return drv.mem_alloc if allocator is None else allocator
 
 
-def _checkHost(ary):
-	if isinstance(ary, GPUArray):
-		raise TypeError("to_gpu takes a host numpy array; this is already a GPUArray")
-	if not isinstance(ary, np.ndarray):
-		raise TypeError("to_gpu takes a numpy ndarray, got %s" % type(ary).__name__)
-	if ary.dtype.kind not in "biuf":
-		raise TypeError("arrays hold booleans, integers or floats, not %s" % ary.dtype)
-
-
 def to_gpu(ary, allocator=None):
 	"""A C-contiguous device copy of a host array (as the CPU backend's, whatever ary's order)."""
-	_checkHost(ary)
-	return _pycudaArrays.to_gpu(np.ascontiguousarray(ary), allocator=_allocator(allocator))
+	checkHost(ary, GPUArray)
+	# not np.ascontiguousarray: it makes a 0-d array 1-d
+	host = ary if ary.flags.c_contiguous else ary.copy(order="C")
+	return _pycudaArrays.to_gpu(host, allocator=_allocator(allocator))
 
 
 def empty(shape, dtype=np.float32, allocator=None):
-	return GPUArray(shape, dtype, allocator=_allocator(allocator))
+	return GPUArray(checkShape(shape), checkDtype(dtype), allocator=_allocator(allocator))
 
 
 def zeros(shape, dtype=np.float32, allocator=None):
-	ary = GPUArray(shape, dtype, allocator=_allocator(allocator))
+	ary = empty(shape, dtype, allocator)
 	if ary.size > 0:
 		drv.memset_d8(ary.ptr, 0, ary.nbytes)    # all-zero bytes are 0 in every dtype here
 	return ary

@@ -1,0 +1,61 @@
+"""What both backends' gpuarray check of their arguments, with the same errors: shapes, dtypes and
+host arrays. (pycuda itself would take a negative size as an OverflowError, a dtype of None as
+float64.)"""
+
+import numpy as np
+
+
+def checkShape(shape):
+	"""A shape as a tuple of ints >= 0 (an int is a 1-D shape); TypeError or ValueError otherwise."""
+	if type(shape) is tuple and all(type(dim) is int and dim >= 0 for dim in shape):
+		return shape
+
+	if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+		shape = (shape, )
+
+	try:
+		shape = tuple(shape)
+	except TypeError:
+		raise TypeError("shape must be an int or a tuple of ints, got %r" % (shape, )) from None
+
+	for dim in shape:
+		if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+			raise TypeError("shape must be an int or a tuple of ints, got %r" % (shape, ))
+		if dim < 0:
+			raise ValueError("shape must not have negative dimensions, got %r" % (shape, ))
+
+	return tuple(int(dim) for dim in shape)
+
+
+_dtypes = {}
+
+
+def checkDtype(requested):
+	"""The numpy dtype asked for, of booleans, integers or floats; a TypeError otherwise."""
+	try:
+		return _dtypes[requested]
+	except (KeyError, TypeError):           # TypeError: an unhashable request, refused below
+		pass
+
+	if requested is None:                   # np.dtype(None) would silently mean float64
+		raise TypeError("dtype must be a numpy dtype, got None")
+
+	try:
+		dtype = np.dtype(requested)
+	except TypeError:
+		raise TypeError("dtype must be a numpy dtype, got %r" % (requested, )) from None
+
+	if dtype.kind not in "biuf":
+		raise TypeError("arrays hold booleans, integers or floats, not %s" % dtype)
+
+	_dtypes[requested] = dtype
+	return dtype
+
+
+def checkHost(ary, arrayType):
+	"""A host ndarray to copy to the device (arrayType: the backend's device array)."""
+	if isinstance(ary, arrayType):
+		raise TypeError("to_gpu takes a host numpy array; this is already a GPUArray")
+	if not isinstance(ary, np.ndarray):
+		raise TypeError("to_gpu takes a numpy ndarray, got %s" % type(ary).__name__)
+	checkDtype(ary.dtype)
