@@ -77,3 +77,12 @@ def test_a_tiny_vector_launch_still_has_a_thread_per_tail_element():
 def test_max_blocks_is_at_least_one():
 	assert LaunchPlan.maxBlocks(1, 64) == LaunchPlan.WAVES
 	assert LaunchPlan.maxBlocks(0, 0) == 1
+
+
+@pytest.mark.parametrize("step", [1 << 70, -(1 << 70), 1 << 63, 1001])
+def test_a_step_beyond_the_array_selects_one_element_with_a_step_a_kernel_can_take(step):
+	"""A launch packs the step as an int64: a step that is never taken must not reach it."""
+	span = resolveSlice(slice(None, None, step), 1000)
+	assert span.count == 1 and span.start == (0 if step > 0 else 999)
+	assert -(1 << 63) <= span.step < (1 << 63)
+	assert resolveSlice(slice(5, 5, step), 1000).count == 0

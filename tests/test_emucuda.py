@@ -7,7 +7,7 @@ every launch variant in bounds (each allocation ends at a guard page), float16 a
 the driver's launch limits reaching the user as clear errors.
 """
 
-import ctypes, os, subprocess, sys, textwrap
+import gc, ctypes, os, subprocess, sys, textwrap
 
 import numpy as np
 import pytest
@@ -126,6 +126,7 @@ def test_a_driver_too_old_for_pycudas_toolkit_is_a_config_error():
 
 def test_the_pool_reuses_blocks_and_free_held_returns_them(cuda):
 	pool = cuda.memoryPool
+	gc.collect()
 	pool.freeHeld()
 	before = driverStats()
 
@@ -141,7 +142,8 @@ def test_the_pool_reuses_blocks_and_free_held_returns_them(cuda):
 	pool.freeHeld()
 	after = driverStats()
 	assert pool.heldBlocks == 0 and pool.heldBytes == 0
-	assert after.liveAllocations == before.liveAllocations
+	# earlier tests' arrays may be collected meanwhile and go back with these: never more live than before
+	assert after.liveAllocations <= before.liveAllocations
 	assert after.freeCalls - during.freeCalls == during.liveAllocations - after.liveAllocations >= 2
 
 

@@ -55,7 +55,10 @@ def resolveSlice(slc, size):
 
 	checkSlice(slc)
 	start, stop, step = slc.indices(size)
-	return Range(start, step, len(range(start, stop, step)))
+	count = len(range(start, stop, step))
+
+	# a step of one element or none is never taken: a huge one would not fit a kernel's int64
+	return Range(start, step if count > 1 else 1, count)
 
 
 def checkSlice(slc):
