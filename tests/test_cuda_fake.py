@@ -113,7 +113,7 @@ def test_launch_variant_pointers_and_counts(cuda):
 
 def test_a_launch_the_driver_refuses_is_a_launch_error_naming_the_kernel_and_grid(cuda, monkeypatch):
 	fake, GPUArray, ElementWise = cuda
-	ker = ElementWise.kernel(TABLE["relu"], "forward", np.dtype(np.float32))
+	ker = ElementWise.kernel(TABLE["relu"], np.dtype(np.float32))
 	x = GPUArray.zeros((64, ), dtype=np.float32)
 
 	monkeypatch.setattr(ElementWise.LaunchPlan, "BLOCK_SHAPE", (2048, 1, 1))

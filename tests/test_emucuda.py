@@ -204,11 +204,11 @@ def test_prepared_calls_pack_pointers_int64_counts_and_params(cuda, dtype):
 	"""A kernel with a strided kernel's parameters (and an output first) echoes what it got."""
 	from pycuda.compiler import SourceModule
 	from PuzzleLib.Cuda import Source
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Table import TABLE
 
 	param = "float" if dtype == np.float32 else "double"
 	function = SourceModule(ECHO % {"param": param}, no_extern_c=True).get_function("echo")
-	function.prepare(Source.argFormat(TABLE["clip"], "backward", np.dtype(dtype), "strided"))
+	function.prepare(Source.argFormat(TABLE["clipDer"], np.dtype(dtype), "strided"))
 
 	out = cuda.zeros((8, ), dtype=np.uint64)
 	x, y = cuda.zeros((4, ), dtype=dtype), cuda.zeros((4, ), dtype=dtype)
