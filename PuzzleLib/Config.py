@@ -27,6 +27,9 @@ globalEvalMode = False
 disableDtypeShapeChecks = False
 showWarnings = True
 
+verifyData = False                  # costs check label ranges (a host round trip per batch)
+disableModuleCompatChecks = False   # containers skip the inplace-after-gradUsesOutData check
+
 
 def isCPUBased(bnd):
 	return bnd in {Backend.cpu, Backend.intel}
