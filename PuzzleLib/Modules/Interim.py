@@ -13,31 +13,8 @@ import numpy as np
 
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Backend.HostAccess import hostView, readHost, writeHost
 from PuzzleLib.Modules.Module import Module, ModuleError
-
-
-# --- host access ---------------------------------------------------------------------------------
-
-def hostView(ary):
-	"""The array's elements as a writable numpy array: the memory itself on the CPU backend."""
-	gpudata = getattr(ary, "gpudata", None)
-	if isinstance(gpudata, np.ndarray):
-		return gpudata
-	return None
-
-
-def readHost(ary):
-	view = hostView(ary)
-	return view if view is not None else ary.get()
-
-
-def writeHost(ary, value):
-	view = hostView(ary)
-	if view is not None:
-		if view is not value:
-			np.copyto(view, value.reshape(view.shape), casting="same_kind")
-	else:
-		ary.set(np.ascontiguousarray(value, dtype=ary.dtype).reshape(ary.shape))
 
 
 # --- Variable ------------------------------------------------------------------------------------

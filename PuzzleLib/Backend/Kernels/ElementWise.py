@@ -31,3 +31,5 @@ for _spec in TABLE.values():
 		_factory_ = _factory(_spec, _direction)
 		globals()[_factory_.__name__] = _factory_
 		__all__.append(_factory_.__name__)
+
+from PuzzleLib.Backend.Kernels.Updates import *         # noqa: E402,F401,F403 (INTERIM: the update kernels)
