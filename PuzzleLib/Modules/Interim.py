@@ -13,6 +13,7 @@ import numpy as np
 
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
+from PuzzleLib.CPU import BlasThreads
 from PuzzleLib.Backend.HostAccess import hostView, readHost, writeHost
 from PuzzleLib.Modules.Module import Module, ModuleError
 
@@ -78,6 +79,7 @@ def mulMatrixOnMatrix(A, B, out=None, transpA=False, transpB=False, alpha=1.0, b
 		out = gpuarray.empty((a.shape[0], b.shape[1]), dtype=A.dtype)
 		beta = 0.0
 
+	BlasThreads.forProduct(a.shape[0] * a.shape[1] * b.shape[1])
 	result = np.dot(a, b)
 	if alpha != 1.0:
 		result *= alpha
