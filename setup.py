@@ -11,7 +11,7 @@ setup(
 	packages=find_packages(include=["PuzzleLib", "PuzzleLib.*"]),
 	package_data={"PuzzleLib.CPU": ["*.c"], "PuzzleLib.Kernels": ["*.h"]},
 	python_requires=">=3.9",
-	install_requires=["numpy>=1.22"],
+	install_requires=["numpy>=1.22", "h5py>=3.0"],
 	extras_require={
 		"cuda": ["pycuda>=2026.1"],
 		"test": ["pytest>=7", "hypothesis>=6"],

@@ -1,6 +1,7 @@
-"""Throughput of every activation through the public module API, next to copy bandwidth.
+"""Throughput of every activation through the public module API, next to copy bandwidth, and
+Linear's training step next to the bare matrix products (PuzzleLib/BenchmarkLinear.py).
 
-    python -m PuzzleLib.Benchmark [--size N] [--dtype float32 [float16 ...]] [--repeat R]
+    python -m PuzzleLib.Benchmark [--only activations|linear] [--size N] [--dtype float32 [float16 ...]] [--repeat R]
 
 For each activation: forward act(data) and backward act.backward(grad) as a user calls them
 (output allocation from the pool included), in GB/s counting the bytes read and written (forward
@@ -176,16 +177,26 @@ def main():
 	parser.add_argument("--size", type=int, default=None, help="elements (default 2^24 on cpu, 2^26 on cuda)")
 	parser.add_argument("--dtype", nargs="+", default=None, help="default float32 on cpu, float32 float16 on cuda")
 	parser.add_argument("--repeat", type=int, default=10)
+	parser.add_argument("--only", choices=("activations", "linear"), default=None, help="run one part (default both)")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
 	dtypes = args.dtype or (["float32", "float16"] if Backend.isCuda else ["float32"])
 
-	for dtype in dtypes:
-		run(size, dtype, args.repeat)
-		print()
+	if args.only in (None, "activations"):
+		for dtype in dtypes:
+			run(size, dtype, args.repeat)
+			print()
 
-	hostOverhead()
+		hostOverhead()
+
+	if args.only in (None, "linear"):
+		from PuzzleLib import BenchmarkLinear
+		if args.only is None:
+			print()
+		for dtype in dtypes:
+			BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
+		BenchmarkLinear.perCall(timeit)
 
 
 if __name__ == "__main__":

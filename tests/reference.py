@@ -110,3 +110,35 @@ def assertClose(got, ref, context="", bound=None):
 		raise AssertionError("%s: %.3g ulp > %s at flat index %d: got %r, reference %r (%d elements over)" % (
 			context, err.max(), bound, worst, got.ravel()[worst], ref.ravel()[worst], int((err > bound).sum())
 		))
+
+
+# --- products: the standard error bound of a dot product ---------------------------------------
+
+UNIT_ROUNDOFF = {np.dtype(np.float16): 2.0**-11, np.dtype(np.float32): 2.0**-24, np.dtype(np.float64): 2.0**-53}
+
+
+def gamma(n, dtype):
+	"""gamma_n = n u / (1 - n u), u the unit roundoff of dtype's compute type (float32 for float16)."""
+	u = UNIT_ROUNDOFF[np.dtype(computeType(dtype))]
+	return n * u / (1 - n * u)
+
+
+def assertProductClose(got, ref, magnitude, terms, dtype, context=""):
+	"""|got - ref| <= gamma_terms * magnitude (+ one rounding to dtype for float16), elementwise.
+
+	ref is the exact result in float64 from the same (already rounded) operands, magnitude the
+	same computation on their absolute values: for a sum of `terms` products accumulated in the
+	compute type, this is the standard bound (Higham, Accuracy and Stability, 3.1) every BLAS meets.
+	"""
+	got, ref, magnitude = (np.asarray(a, dtype=np.float64) for a in (got, ref, magnitude))
+	bound = gamma(terms, dtype) * magnitude
+	if np.dtype(dtype) == np.float16:
+		bound += UNIT_ROUNDOFF[np.dtype(np.float16)] * (np.abs(ref) + bound)
+
+	err = np.abs(got - ref)
+	bad = ~(err <= bound)
+	if bad.any():
+		i = np.flatnonzero(bad.ravel())[0]
+		raise AssertionError("%s: %d element(s) out of bound, first at %d: got %r, expected %r, bound %r" % (
+			context, bad.sum(), i, got.ravel()[i], ref.ravel()[i], bound.ravel()[i]
+		))

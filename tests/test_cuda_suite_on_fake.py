@@ -4,17 +4,22 @@ A child pytest selects the cuda backend (PUZZLELIB_BACKEND=cuda) with tests/fake
 in emulation mode, so Selection, Driver, Cuda/GPUArray, the facade, the Activation module and
 the generated kernels run together without a GPU. The fake implements only the pycuda API that
 the backend and these test modules use; a failure may be the fake's, so read it before the code.
+GEMMs run on the host cuBLAS stand-in (tests/fakecublas.py), loaded through PUZZLELIB_CUBLAS.
 """
 
 import os, subprocess, sys
 
 import pytest
 
+import fakecublas
 import fakepycuda
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULES = ("test_accuracy.py", "test_module.py", "test_errors.py")
+MODULES = (
+	"test_accuracy.py", "test_module.py", "test_errors.py",
+	"test_blas.py", "test_variable.py", "test_linear.py", "test_save_load.py", "test_shared_array.py"
+)
 
 CHILD = """
 import os, sys
@@ -39,7 +44,7 @@ def test_cuda_cases_pass_on_the_emulator():
 		pytest.skip("no host C++ compiler (g++) to emulate the kernels with")
 
 	paths = [os.path.join(HERE, name) for name in MODULES if os.path.exists(os.path.join(HERE, name))]
-	env = dict(os.environ, PUZZLELIB_BACKEND="cuda")
+	env = dict(os.environ, PUZZLELIB_BACKEND="cuda", PUZZLELIB_CUBLAS=fakecublas.build())
 	result = subprocess.run(
 		[sys.executable, "-c", CHILD % {"here": HERE}] + paths, env=env, capture_output=True, text=True, timeout=900
 	)

@@ -12,6 +12,7 @@ import numpy as np
 
 from PuzzleLib.CPU.MemoryPool import MemoryPool
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
+from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 
 
 memoryPool = MemoryPool()
@@ -259,6 +260,13 @@ def _copyInto(dest, source):
 			return
 
 	np.copyto(dest.gpudata, source.gpudata.reshape(dest.shape))
+
+
+class SharedArray(SharedArrayBase):
+	__doc__ = SharedArrayBase.__doc__
+
+	zeros = staticmethod(zeros)
+	defaultAllocator = memoryPool
 
 
 def synchronize():

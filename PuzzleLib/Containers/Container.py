@@ -3,7 +3,6 @@
 from collections import OrderedDict
 
 from PuzzleLib.Modules.Module import Module, ModuleError
-from PuzzleLib.Containers import TreeFile
 
 
 class ContainerError(ModuleError):
@@ -89,15 +88,6 @@ class Container(Module):
 
 		return vartable
 
-	def leaves(self, path):
-		"""(path, module) of every non-container module below, path as '<ctr>.<child>...'."""
-		for childName, mod in self.modules.items():
-			childPath = "%s.%s" % (path, childName)
-			if isinstance(mod, Container):
-				yield from mod.leaves(childPath)
-			else:
-				yield childPath, mod
-
 	def zeroGradParams(self):
 		for var in self.getVarTable():
 			if getattr(var, "grad", None) is not None:
@@ -151,17 +141,14 @@ class Container(Module):
 		blueprint["modules"] = {name: mod.getBlueprint() for name, mod in self.modules.items()}
 		return blueprint
 
-	def save(self, hdf=None, varlinks=None, name=None, compress="gzip", assumeUniqueNames=False, withBlueprint=False,
-	         isRoot=True):
-		"""The whole tree in one HDF5 file: each distinct variable once (tied weights share it)."""
-		name = (self.name or "") if name is None else name
-		blueprint = self.getBlueprint() if withBlueprint else None
-		return TreeFile.save(hdf, list(self.leaves(name)), compress=compress, blueprint=blueprint)
+	def writeParams(self, group, varlinks, name=None, compress="gzip", assumeUniqueNames=False):
+		"""Every child's entries under '<name>.<child>', into one file with one varlinks: a variable
+		shared by several children (tied weights) is stored once."""
+		name = self.paramName(name)
+		for childName, mod in self.modules.items():
+			mod.writeParams(group, varlinks, "%s.%s" % (name, childName), compress, assumeUniqueNames)
 
-	def load(self, hdf, initvars=None, name=None, assumeUniqueNames=False, isRoot=True):
-		"""Reads a file written by save; refuses one of another network before changing anything."""
-		name = (self.name or "") if name is None else name
-		try:
-			TreeFile.load(hdf, list(self.leaves(name)))
-		except TreeFile.TreeFileError as e:
-			raise self.error("load: %s" % e) from None
+	def readParams(self, group, pending, name=None, assumeUniqueNames=False):
+		name = self.paramName(name)
+		for childName, mod in self.modules.items():
+			mod.readParams(group, pending, "%s.%s" % (name, childName), assumeUniqueNames)

@@ -10,6 +10,7 @@ import numpy as np
 from PuzzleLib import Config
 from PuzzleLib.Cuda import Driver
 from PuzzleLib.Kernels.Launch import dtypesSupported    # noqa: F401 (the facade takes it from here)
+from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 
 Driver.initialise(Config.deviceIdx)    # done already by the backend's selection; a no-op then
 
@@ -109,6 +110,13 @@ def copy(dest, source, allocator=None):
 		))
 
 	return dest
+
+
+class SharedArray(SharedArrayBase):
+	__doc__ = SharedArrayBase.__doc__
+
+	zeros = staticmethod(zeros)
+	defaultAllocator = memoryPool
 
 
 def isContiguous(ary):

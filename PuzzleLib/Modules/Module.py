@@ -1,12 +1,13 @@
 """Module: the base every layer inherits; it knows no backend beyond the gpuarray facade."""
 
-import io
 from enum import Enum
 
 import numpy as np
 
 from PuzzleLib import Config
-from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Backend import Blas, gpuarray
+from PuzzleLib.Modules import Hdf
+from PuzzleLib.Modules.InitScheme import InitSchemeError, createTensorWithScheme as _createTensorWithScheme
 
 
 class ModuleError(Exception):
@@ -52,11 +53,36 @@ class Module:
 		return {"classname": self.__class__.__name__, "scheme": self.blueprint}
 
 	def setVar(self, name, var):
-		setattr(self, name, var.data)
 		self.vars[name] = var
 
 	def getVar(self, name):
 		return self.vars[name]
+
+	def __getattr__(self, name):
+		"""module.W is the data of its variable W, whatever array the variable holds now."""
+		variables = self.__dict__.get("vars")
+		if variables is not None and name in variables:
+			return variables[name].data
+
+		raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+
+	def getVarTable(self, vartable=None, name=None, root=True):
+		"""{Variable: [names]}: each variable under its prefixed names (a shared one under several)."""
+		vartable = {} if vartable is None else vartable
+		name = "" if name is None else name
+
+		for paramName, var in self.vars.items():
+			vartable.setdefault(var, []).append(name + paramName)
+
+		return vartable
+
+	@staticmethod
+	def createTensorWithScheme(scheme, shape, wscale, factorShape=None, factorTranspose=False, dtype=np.float32):
+		"""A host ndarray drawn by an InitScheme (see PuzzleLib.Modules.InitScheme); None for "none"."""
+		try:
+			return _createTensorWithScheme(scheme, shape, wscale, factorShape, factorTranspose, dtype)
+		except InitSchemeError as e:
+			raise ModuleError(str(e)) from None
 
 	def setAttr(self, name, attr):
 		setattr(self, name, attr)
@@ -69,8 +95,8 @@ class Module:
 		self.checkArray(data, "data")
 
 		if not Config.disableDtypeShapeChecks:
-			self.checkDataShape(data.shape)
-			self.checkDataType(data.dtype)
+			self.checkDataShape(_shapes(data))
+			self.checkDataType(_dtypes(data))
 
 		saved = self.data, self.inData
 		self.data = None
@@ -88,8 +114,8 @@ class Module:
 		self.checkArray(grad, "grad")
 
 		if not Config.disableDtypeShapeChecks:
-			self.checkGradShape(grad.shape)
-			self.checkGradType(grad.dtype)
+			self.checkGradShape(_shapes(grad))
+			self.checkGradType(_dtypes(grad))
 
 		saved = self.grad
 		self.grad = None
@@ -105,6 +131,12 @@ class Module:
 			self.accGradParams(grad, scale=scale, momentum=momentum)
 
 	def checkArray(self, ary, what):
+		"""A C-contiguous GPUArray, or a list of them where the module takes several."""
+		if isinstance(ary, list):
+			for i, item in enumerate(ary):
+				self.checkArray(item, "%s[%d]" % (what, i))
+			return
+
 		if not isinstance(ary, gpuarray.GPUArray):
 			raise self.error("%s must be a %s.GPUArray (use gpuarray.to_gpu), got %s" % (
 				what, gpuarray.GPUArray.__module__, type(ary).__name__
@@ -123,51 +155,72 @@ class Module:
 
 	def zeroGradParams(self):
 		for var in self.vars.values():
-			if var.grad is not None:
+			if not var.hasUpdater and var.grad is not None:
 				var.grad.fill(0)
 
 	def accGradParams(self, grad, scale=1.0, momentum=0.0):
 		pass
 
 	def updateParams(self, learnRate):
+		"""Adds learnRate * grad to every variable (grads point uphill of what the cost returns)."""
 		for var in self.vars.values():
-			var.data += var.grad * learnRate
+			if var.hasUpdater:
+				var.update(learnRate)
+			else:
+				Blas.toVectorAddVector(var.data.ravel(), var.grad.ravel(), alpha=learnRate)
 
 	def optimizeForShape(self, shape, memlimit=None):
 		pass
 
-	def save(self, file=None, name=None):
-		"""Writes the parameters (an .npz archive) to a path or file object; with none, returns bytes."""
-		name = (self.name or "") if name is None else name
-		arrays = {"%s.%s" % (name, varName): var.data.get() for varName, var in self.vars.items()}
+	def save(self, hdf=None, varlinks=None, name=None, compress="gzip", assumeUniqueNames=False, withBlueprint=False,
+			 isRoot=True):
+		"""Writes the parameters in HDF5 (see PuzzleLib.Modules.Hdf) to a path or an open h5py File or
+		Group; with none, returns the file image as bytes. varlinks ({Variable: index}) is shared
+		by the modules written into one file, so a shared variable is stored once."""
+		varlinks = {} if varlinks is None else varlinks
 
-		if file is None:
-			buffer = io.BytesIO()
-			np.savez(buffer, **arrays)
-			return buffer.getvalue()
-
-		np.savez(file, **arrays)
-
-	def load(self, file, name=None):
-		"""Reads parameters written by save (a path, file object or bytes) into this module's vars."""
-		name = (self.name or "") if name is None else name
-		source = io.BytesIO(file) if isinstance(file, bytes) else file
+		def writeInto(group):
+			self.writeParams(group, varlinks, name, compress, assumeUniqueNames)
+			if withBlueprint:
+				Hdf.writeBlueprint(group, self.getBlueprint())
 
 		try:
-			with np.load(source) as archive:
-				values = {varName: archive["%s.%s" % (name, varName)] for varName in self.vars}
-		except (OSError, KeyError, ValueError) as e:
+			return Hdf.write(hdf, writeInto)
+		except (Hdf.HdfError, OSError, ValueError, TypeError, KeyError) as e:
+			raise self.error("save: %s" % e) from None
+
+	def load(self, hdf, initvars=None, name=None, assumeUniqueNames=False, isRoot=True):
+		"""Reads parameters written by save (a path, bytes, an open h5py File or Group).
+
+		Everything is read and checked (present, same shape, safely castable) before anything is
+		set: on a ModuleError no parameter has changed.
+		"""
+		pending = []
+
+		try:
+			Hdf.read(hdf, lambda group: self.readParams(group, pending, name, assumeUniqueNames))
+		except (Hdf.HdfError, OSError, ValueError, TypeError, KeyError) as e:
 			raise self.error("load: %s" % e) from None
 
-		for varName, value in values.items():
-			data = self.vars[varName].data
-			if value.shape != data.shape or value.dtype != data.dtype:
-				raise self.error("load: %s is %s %s, expected %s %s" % (
-					varName, value.shape, value.dtype, data.shape, data.dtype
-				))
+		for target, value in pending:
+			target.set(value)
 
-		for varName, value in values.items():
-			self.vars[varName].data.set(value)
+	def paramName(self, name=None):
+		"""The prefix of this module's entries in a file: name, else its own name ("" if none)."""
+		if name is not None:
+			return name
+		return "" if self.name is None else self.name
+
+	def writeParams(self, group, varlinks, name=None, compress="gzip", assumeUniqueNames=False):
+		"""Writes this module's entries into an open group (containers write their children)."""
+		Hdf.writeParams(group, self.vars, self.attrs, self.paramName(name), varlinks, compress)
+
+	def readParams(self, group, pending, name=None, assumeUniqueNames=False):
+		"""Reads and checks this module's entries, appending (array, host value) to pending."""
+		names = [self.paramName(name)]
+		if name is None and self.name is None:
+			names.append("None")         # how a file may name an unnamed module's entries
+		Hdf.readParams(group, self.vars, self.attrs, names, pending)
 
 	def trainMode(self):
 		self.train = True
@@ -194,7 +247,23 @@ class Module:
 				dtype, ", ".join(str(d) for d in self.supportedDtypes())
 			))
 
+		if dtype != np.dtype(self.calctype):
+			self.castParams(dtype)
+
 		self.calctype = dtype.type
+
+	def castParams(self, dtype):
+		"""Converts the variables and attributes to dtype (a shared variable once)."""
+		def cast(ary):
+			return None if ary is None or ary.dtype == dtype else gpuarray.to_gpu(ary.get().astype(dtype))
+
+		for var in self.vars.values():
+			if var.data.dtype != dtype:
+				var.data, var.grad = cast(var.data), cast(var.grad) if getattr(var, "grad", None) is not None else None
+
+		for attrName, attr in self.attrs.items():
+			if isinstance(attr, gpuarray.GPUArray) and attr.dtype != dtype:
+				self.setAttr(attrName, cast(attr))
 
 	def reset(self):
 		self.inData, self.data, self.grad = None, None, None
@@ -206,7 +275,7 @@ class Module:
 		raise NotImplementedError()
 
 	def checkDataType(self, dtype):
-		self.genericCheckDataType(dtype, "data")
+		self.genericCheckDataType(dtype)
 
 	def checkGradShape(self, shape):
 		pass
@@ -215,13 +284,16 @@ class Module:
 		raise NotImplementedError()
 
 	def checkGradType(self, dtype):
-		self.genericCheckDataType(dtype, "grad")
+		self.genericCheckDataType(dtype)
 
-	def genericCheckDataType(self, dtype, what="data"):
-		if dtype != self.calctype:
-			raise self.error("expected %s of dtype %s (set by calcMode), got %s" % (
-				what, np.dtype(self.calctype), dtype
-			))
+	def genericCheckDataType(self, dtype):
+		"""The dtype (or each of a list of dtypes) must be the module's, as calcMode set it."""
+		if isinstance(dtype, (list, tuple)):
+			for item in dtype:
+				self.genericCheckDataType(item)
+
+		elif dtype != self.calctype:
+			raise self.error("expected dtype %s (set by calcMode), got %s" % (np.dtype(self.calctype), dtype))
 
 	def __str__(self):
 		return "Module %s (name: %s)" % (self.__class__.__name__, self.name)
@@ -232,3 +304,11 @@ class Module:
 	def paramSize(self, unit=None):
 		size = sum(var.data.nbytes for var in self.vars.values())
 		return size if unit is None else size / {MemoryUnit.kb: 1024, MemoryUnit.mb: 1024**2}[MemoryUnit(unit)]
+
+
+def _shapes(ary):
+	return [item.shape for item in ary] if isinstance(ary, list) else ary.shape
+
+
+def _dtypes(ary):
+	return [item.dtype for item in ary] if isinstance(ary, list) else ary.dtype

@@ -1,5 +1,9 @@
 from PuzzleLib.Modules.Module import Module, ModuleError
+from PuzzleLib.Modules.InitScheme import InitScheme, FactorType
 from PuzzleLib.Modules.Activation import Activation
-from PuzzleLib.Modules.Interim import Linear, Dropout, Flatten     # INTERIM until the real modules land
+from PuzzleLib.Modules.Linear import Linear
+from PuzzleLib.Modules.Flatten import Flatten
+from PuzzleLib.Modules.Identity import Identity
+from PuzzleLib.Modules.Interim import Dropout     # INTERIM until the real module lands
 
-__all__ = ["Module", "ModuleError", "Activation", "Linear", "Dropout", "Flatten"]
+__all__ = ["Module", "ModuleError", "InitScheme", "FactorType", "Activation", "Linear", "Flatten", "Identity", "Dropout"]

@@ -1,49 +1,42 @@
-"""Packs the variables of a module tree into one buffer per dtype, so one kernel updates them all.
-
-Each variable's data and grad become views of a flat array (its slice starting 256-byte aligned,
-so vectorized kernels see aligned pointers); the modules are re-bound to the views. A variable
-shared by several modules (tied weights) is one variable, so it stays one slice.
-(INTERIM: the flat arrays are plain gpuarrays until gpuarray.SharedArray lands.)
+"""Packs the variables of a module tree into one gpuarray.SharedArray per dtype for data and one
+for grads, so one kernel updates them all. Every variable is re-bound to views of the buffers (a
+module reads `module.W` through its variable, so the modules follow); a variable shared by several
+modules (tied weights) is one variable, so it stays one slice.
 """
-
-import numpy as np
 
 from PuzzleLib.Backend import gpuarray
 
 
-ALIGN_BYTES = 256
-
-
 class Pack:
-	"""The flat data and grad arrays of one dtype, and each variable's (offset, size, shape)."""
+	"""The shared data and grad buffers of one dtype, and each variable's first name."""
 
-	def __init__(self, dtype, variables):
-		self.dtype = np.dtype(dtype)
-		align = max(1, ALIGN_BYTES // self.dtype.itemsize)
+	def __init__(self, dtype, named):
+		self.dtype = dtype
+		self.named = named                   # [(first name, var)], sorted by name
+		self.dataShared, self.gradShared = gpuarray.SharedArray(dtype), gpuarray.SharedArray(dtype)
 
-		self.slots, offset = [], 0
-		for var in variables:
-			self.slots.append((var, offset, var.data.size, var.data.shape))
-			offset += -(-var.data.size // align) * align
+		for name, var in named:
+			self.dataShared.register(var.data.shape, dtype, name)
+			self.gradShared.register(var.data.shape, dtype, name)
 
-		self.size = offset
-		self.data = gpuarray.zeros((offset, ), dtype=self.dtype)
-		self.grad = gpuarray.zeros((offset, ), dtype=self.dtype)
+		self.dataShared.build()
+		self.gradShared.build()
 
-	def view(self, flat, offset, size, shape):
-		return flat[offset:offset + size].reshape(shape)
+		self.data, self.grad = self.dataShared.ary, self.gradShared.ary
+		self.size = self.data.size
 
 	def bind(self):
-		"""Copies every variable in and makes its data and grad views of the flat arrays."""
-		for var, offset, size, shape in self.slots:
-			data = self.view(self.data, offset, size, shape)
+		"""Copies every variable in and makes its data and grad views of the buffers."""
+		for name, var in self.named:
+			data, grad = self.dataShared[name], self.gradShared[name]
 			gpuarray.copy(data, var.data)
-			var.data = data
-
-			grad = self.view(self.grad, offset, size, shape)
 			if getattr(var, "grad", None) is not None:
 				gpuarray.copy(grad, var.grad)
-			var.grad = grad
+			var.data, var.grad = data, grad
+
+	def slots(self):
+		"""(var, offset, size) of each variable inside the flat buffers."""
+		return [(var, offset, var.data.size) for (name, var), (_, _, offset) in zip(self.named, self.dataShared.regs)]
 
 	def stateLike(self, dtype=None):
 		return gpuarray.zeros((self.size, ), dtype=self.dtype if dtype is None else dtype)
@@ -56,11 +49,7 @@ def pack(vartable):
 		if not var.hasUpdater:
 			byType.setdefault(var.data.dtype, []).append((min(names), var))
 
-	return {dtype: Pack(dtype, [var for _, var in sorted(entries, key=lambda e: e[0])]) for dtype, entries in byType.items()}
-
-
-def rebind(module, vartable):
-	"""Points every module holding a variable at its (new) data."""
-	for var, names in vartable.items():
-		for name in names:
-			module.setVar(name, var)
+	packs = {dtype: Pack(dtype, sorted(named, key=lambda entry: entry[0])) for dtype, named in byType.items()}
+	for p in packs.values():
+		p.bind()
+	return packs

@@ -9,7 +9,7 @@ import numpy as np
 
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Optimizers import GlobalState
-from PuzzleLib.Containers import TreeFile
+from PuzzleLib.Modules import Hdf
 
 
 class OptimizerError(Exception):
@@ -53,9 +53,6 @@ class Optimizer:
 
 		if useGlobalState:
 			packs = GlobalState.pack(vartable)
-			for p in packs.values():
-				p.bind()
-			GlobalState.rebind(mod, vartable)
 
 			self.globalState = {
 				dtype: (p, {name: p.stateLike(stateType) for name, stateType in self.stateNames}) for dtype, p in packs.items()
@@ -100,13 +97,13 @@ class Optimizer:
 
 		if self.globalState is not None:
 			for dtype, (p, state) in self.globalState.items():
-				uniform = all(var.learnRate == 1.0 and var.momRate == 1.0 for var, *_ in p.slots)
+				uniform = all(var.learnRate == 1.0 and var.momRate == 1.0 for _, var in p.named)
 				if uniform:
 					self.updateChunk(p.data, p.grad, state, learnRate, None)
 					continue
 
 				# per-variable multipliers: the same rule over each variable's slice
-				for var, offset, size, shape in p.slots:
+				for var, offset, size in p.slots():
 					if var.learnRate > 0:
 						chunk = {name: ary[offset:offset + size] for name, ary in state.items()}
 						self.updateChunk(p.data[offset:offset + size], p.grad[offset:offset + size], chunk, learnRate, var)
@@ -132,13 +129,12 @@ class Optimizer:
 		return {"%s.%s" % (name, stateName): ary
 			for var, name in self.variables() for stateName, ary in self.states[var].items()}
 
-	def save(self, hdf, name=None):
+	def save(self, hdf=None, name=None):
+		"""Attributes and state tensors under group `name` ("optimizer"): a path, an open h5py File
+		or Group, or None (returns the file image as bytes)."""
 		name = "optimizer" if name is None else name
-		group, closer = TreeFile._open(hdf, "a") if not _isGroup(hdf) else (hdf, None)
 
-		try:
-			if name in group:
-				del group[name]
+		def writeInto(group):
 			root = group.create_group(name)
 			attrs, states = root.create_group("attrs"), root.create_group("states")
 
@@ -146,51 +142,46 @@ class Optimizer:
 				attrs.create_dataset(attr, data=getattr(self, attr))
 			for key, ary in self.stateTensors().items():
 				states.create_dataset(key, data=ary.get())
-		finally:
-			if closer is not None:
-				closer.close()
+
+		try:
+			return Hdf.write(hdf, writeInto)
+		except (Hdf.HdfError, OSError, ValueError, TypeError) as e:
+			raise self.error("save: %s" % e) from None
 
 	def load(self, hdf, name=None):
 		"""Reads what save wrote; a file of another network or optimizer changes nothing."""
 		name = "optimizer" if name is None else name
-		try:
-			group, closer = TreeFile._open(hdf, "r") if not _isGroup(hdf) else (hdf, None)
-		except TreeFile.TreeFileError as e:
-			raise self.error("load: %s" % e) from None
 
-		try:
+		def readFrom(group):
 			if name not in group:
-				raise self.error("load: the file holds no optimizer %r" % name)
+				raise Hdf.HdfError("the file holds no optimizer %r" % name)
 			root = group[name]
 
-			attrs = {attr: root["attrs"][attr][()] for attr in self.savedAttrs if attr in root["attrs"]}
-			missing = [attr for attr in self.savedAttrs if attr not in attrs]
+			missing = [attr for attr in self.savedAttrs if attr not in root["attrs"]]
 			if missing:
-				raise self.error("load: the file lacks the attributes %s (saved by another optimizer?)" % ", ".join(missing))
+				raise Hdf.HdfError("the file lacks the attributes %s (saved by another optimizer?)" % ", ".join(missing))
+			attrs = {attr: root["attrs"][attr][()] for attr in self.savedAttrs}
 
-			tensors, staged = self.stateTensors(), []
-			for key, ary in tensors.items():
+			staged = []
+			for key, ary in self.stateTensors().items():
 				if key not in root["states"]:
-					raise self.error("load: the file has no state %r (saved for another network?)" % key)
+					raise Hdf.HdfError("the file has no state %r (saved for another network?)" % key)
+
 				value = np.asarray(root["states"][key][()])
 				if value.shape != tuple(ary.shape) or value.dtype != ary.dtype:
-					raise self.error("load: state %r is %s %s in the file, %s %s here" % (
+					raise Hdf.HdfError("state %r is %s %s in the file, %s %s here" % (
 						key, value.shape, value.dtype, tuple(ary.shape), ary.dtype
 					))
 				staged.append((ary, value))
-		finally:
-			if closer is not None:
-				closer.close()
+
+			return attrs, staged
+
+		try:
+			attrs, staged = Hdf.read(hdf, readFrom)
+		except (Hdf.HdfError, OSError, ValueError, TypeError, KeyError) as e:
+			raise self.error("load: %s" % e) from None
 
 		for ary, value in staged:
 			ary.set(value)
 		for attr, value in attrs.items():
 			setattr(self, attr, value.item() if hasattr(value, "item") else value)
-
-
-def _isGroup(hdf):
-	try:
-		import h5py
-	except ImportError:
-		return False
-	return isinstance(hdf, (h5py.File, h5py.Group))

@@ -1,0 +1,27 @@
+"""Blas of the chosen backend: numpy's BLAS on the CPU, cuBLAS on CUDA (see PuzzleLib.Kernels.Blas).
+
+    mulMatrixOnMatrix(A, B, out=None, transpA=False, transpB=False, alpha=1.0, beta=0.0)
+    sumOnMatrix(A, out=None, cols=True, alpha=1.0, beta=0.0)
+    toVectorAddVector(y, x, alpha=1.0)
+    addVectorToVector(x, y, out=None, alpha=1.0, beta=1.0)
+    dot(x, y)
+"""
+
+from PuzzleLib import Backend
+from PuzzleLib.Kernels.Blas import Blas, BlasError
+
+if Backend.isCuda:
+	from PuzzleLib.Cuda import Blas as ops, GPUArray as arrays
+else:
+	from PuzzleLib.CPU import Blas as ops, GPUArray as arrays
+
+
+blas = Blas(ops, arrays)
+
+mulMatrixOnMatrix = blas.mulMatrixOnMatrix
+sumOnMatrix = blas.sumOnMatrix
+toVectorAddVector = blas.toVectorAddVector
+addVectorToVector = blas.addVectorToVector
+dot = blas.dot
+
+__all__ = ["BlasError", "mulMatrixOnMatrix", "sumOnMatrix", "toVectorAddVector", "addVectorToVector", "dot"]

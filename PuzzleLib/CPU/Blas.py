@@ -1,0 +1,77 @@
+"""The CPU backend's Blas operations: numpy's BLAS (matmul, dot) on arrays Kernels.Blas checked.
+
+float16 has no BLAS: its operands are widened to float32, multiplied by sgemm and rounded once.
+Transposes are views, which numpy hands to BLAS as a transpose flag, not a copy.
+"""
+
+import numpy as np
+
+from PuzzleLib.CPU.GPUArray import GPUArray, memoryPool
+
+
+POOLED_BYTES = 1 << 16
+
+
+def _compute(ary):
+	"""The host array to compute on: float16 widened to float32, else the data itself."""
+	data = ary.gpudata
+	return data.astype(np.float32) if data.dtype == np.float16 else data
+
+
+def _finish(result, out, alpha, beta):
+	"""out = alpha result + beta out, computed in result's dtype and stored (rounded once) into out."""
+	computeType, target = result.dtype.type, out.gpudata
+
+	if alpha != 1.0:
+		result *= computeType(alpha)
+
+	if beta == 1.0:
+		result += target
+	elif beta != 0.0:
+		result += target.astype(result.dtype, copy=False) * computeType(beta)
+
+	if result is not target:
+		np.copyto(target, result, casting="same_kind")
+
+
+def gemm(A, B, out, transpA, transpB, alpha, beta):
+	a, b = _compute(A), _compute(B)
+	a, b = a.T if transpA else a, b.T if transpB else b
+
+	if out.dtype != np.float16 and beta == 0.0:
+		np.matmul(a, b, out=out.gpudata)
+		_finish(out.gpudata, out, alpha, 0.0)
+		return
+
+	# beta != 0 (or float16): the product goes to a scratch buffer first, pooled when large, so
+	# that accumulating faults in no fresh pages; small ones are cheaper from numpy's allocator
+	if out.nbytes < POOLED_BYTES:
+		_finish(np.matmul(a, b), out, alpha, beta)
+		return
+
+	product = GPUArray(out.shape, a.dtype, allocator=memoryPool).gpudata
+	np.matmul(a, b, out=product)
+	_finish(product, out, alpha, beta)
+
+
+def sumOnMatrix(A, out, cols, alpha, beta):
+	data = A.gpudata
+	computeType = np.float32 if data.dtype == np.float16 else data.dtype
+	_finish(np.add.reduce(data, axis=0 if cols else 1, dtype=computeType), out, alpha, beta)
+
+
+def axpby(x, y, out, alpha, beta):
+	a, b = _compute(x).reshape(-1), _compute(y).reshape(-1)
+	computeType = a.dtype.type
+
+	result = a * computeType(alpha)
+	if beta == 1.0:
+		result += b
+	elif beta != 0.0:
+		result += b * computeType(beta)
+
+	np.copyto(out.gpudata.reshape(-1), result, casting="same_kind")
+
+
+def dot(x, y):
+	return float(np.dot(_compute(x).reshape(-1), _compute(y).reshape(-1)))
