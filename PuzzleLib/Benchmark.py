@@ -1,5 +1,5 @@
-"""Throughput of every activation through the public module API, next to copy bandwidth, and
-Linear's training step next to the bare matrix products (PuzzleLib/BenchmarkLinear.py).
+"""Throughput of every activation, SoftMax and Dropout through the public module API, next to copy
+bandwidth, and Linear's training step next to the bare matrix products (PuzzleLib/BenchmarkLinear.py).
 
     python -m PuzzleLib.Benchmark [--only activations|linear] [--size N] [--dtype float32 [float16 ...]] [--repeat R]
 
@@ -7,7 +7,8 @@ For each activation: forward act(data) and backward act.backward(grad) as a user
 (output allocation from the pool included), in GB/s counting the bytes read and written (forward
 2N, backward 3N elements), as a ratio of the copy bandwidth measured in the same run, and as a
 ratio of a plain reference implementation (naive numpy on the CPU backend, PyTorch's kernels on
-CUDA when torch imports). Then the warm per-call host time at small N.
+CUDA when torch imports). Then SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5, the mask
+drawn in the pass) the same way, and the warm per-call host time of each module at small N.
 """
 
 import argparse, statistics, time
@@ -16,8 +17,10 @@ import numpy as np
 
 from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS
 from PuzzleLib.Modules.Activation import Activation
+from PuzzleLib.Modules.Dropout import Dropout
+from PuzzleLib.Modules.SoftMax import SoftMax
 
 
 def timeit(fn, repeat, synchronize=gpuarray.synchronize):
@@ -142,7 +145,7 @@ def run(size, dtype, repeat, out=print):
 	out(header)
 
 	rows = []
-	for name in TABLE:
+	for name in ACTIVATIONS:
 		forward, backward = moduleTimes(name, data, grad, repeat)
 		fwdBandwidth, bwdBandwidth = 2 * size * itemsize / forward, 3 * size * itemsize / backward
 
@@ -162,14 +165,53 @@ def run(size, dtype, repeat, out=print):
 	return rows
 
 
-def hostOverhead(size=1024, calls=2000, out=print):
-	"""Warm microseconds per forward call at small N: what a call costs beyond the memory traffic."""
-	data, _ = testData(size, np.float32)
-	act = Activation("sigmoid")
+def trainingModules(size, dtype, repeat, out=print):
+	"""SoftMax and Dropout forward and backward in GB/s and as ratios of copy, measured in one run."""
+	dtype = np.dtype(dtype)
+	data, grad = testData(size, dtype)
+	itemsize = dtype.itemsize
 
-	seconds = timeit(lambda: [act(data) for _ in range(calls)], 3) / calls
-	out("per-call time, N = %d float32 forward: %.1f us" % (size, seconds * 1e6))
-	return seconds
+	dest = gpuarray.empty(data.shape, dtype=dtype)
+	copyBandwidth = 2 * size * itemsize / timeit(lambda: gpuarray.copy(dest, data), repeat)
+
+	out("%-18s %9s %7s %9s %7s" % ("module", "fwd GB/s", "/copy", "bwd GB/s", "/copy"))
+	cases = [
+		("SoftMax, C = 1024", SoftMax(), (size // 1024, 1024), 3),
+		("SoftMax, C = 10", SoftMax(), (size // 10, 10), 3),
+		("Dropout, p = 0.5", Dropout(0.5), (size, ), 2),
+	]
+
+	rows = []
+	for label, module, shape, backwardArrays in cases:
+		module.calcMode(dtype)
+		count = int(np.prod(shape))
+		x, g = data[:count].reshape(shape), grad[:count].reshape(shape)
+
+		forward = timeit(lambda: module(x), repeat)
+		module(x)
+		backward = timeit(lambda: module.backward(g), repeat)
+
+		fwd, bwd = 2 * count * itemsize / forward, backwardArrays * count * itemsize / backward
+		out("%-18s %9.1f %7.2f %9.1f %7.2f" % (
+			label, fwd / 1e9, fwd / copyBandwidth, bwd / 1e9, bwd / copyBandwidth
+		))
+		rows.append((label, fwd / copyBandwidth, bwd / copyBandwidth))
+
+	return rows
+
+
+def hostOverhead(size=1024, calls=2000, out=print):
+	"""Warm microseconds per forward call at small N (32 x 32): what a call costs beyond the memory traffic."""
+	data, _ = testData(size, np.float32)
+	data = data.reshape(32, size // 32)
+
+	results = {}
+	for label, module in (("Activation(sigmoid)", Activation("sigmoid")), ("SoftMax", SoftMax()), ("Dropout", Dropout(0.5))):
+		seconds = timeit(lambda: [module(data) for _ in range(calls)], 3) / calls
+		out("per-call time, 32 x %d float32 forward, %s: %.1f us" % (size // 32, label, seconds * 1e6))
+		results[label] = seconds
+
+	return results
 
 
 def main():
@@ -186,6 +228,8 @@ def main():
 	if args.only in (None, "activations"):
 		for dtype in dtypes:
 			run(size, dtype, args.repeat)
+			print()
+			trainingModules(size, dtype, args.repeat)
 			print()
 
 		hostOverhead()

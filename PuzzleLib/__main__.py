@@ -8,7 +8,7 @@ import numpy as np
 from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Benchmark import moduleTimes, testData
-from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS
 from PuzzleLib.Modules import Activation
 
 
@@ -38,7 +38,7 @@ def main():
 	print("timing on %d float32 elements (median of %d):" % (args.size, args.repeat))
 	data, grad = testData(args.size, np.float32)
 
-	for name in TABLE:
+	for name in ACTIVATIONS:
 		forward, backward = moduleTimes(name, data, grad, args.repeat)
 		print("  %-10s forward %8.3f ms   backward %8.3f ms" % (name, forward * 1e3, backward * 1e3))
 

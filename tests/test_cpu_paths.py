@@ -25,9 +25,9 @@ def cpu(backend):
 
 def pathKernel(case, direction, dtype, path):
 	from PuzzleLib.CPU import ElementWise
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Table import TABLE
 
-	ker = ElementWise.kernel(TABLE[case.name], direction, np.dtype(dtype), path=path)
+	ker = ElementWise.kernel(TABLE[case.name + ("Der" if direction == "backward" else "")], np.dtype(dtype), path=path)
 	assert type(ker).__name__ == PATH_CLASS[path]
 	return ker
 
@@ -91,7 +91,7 @@ with warnings.catch_warnings(record=True) as caught:
 	import numpy as np
 	from PuzzleLib.Backend import gpuarray
 	from PuzzleLib.CPU import ElementWise
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Table import TABLE
 	from PuzzleLib.Modules import Activation
 
 	inputs = np.load(sys.argv[1])
@@ -109,7 +109,7 @@ with warnings.catch_warnings(record=True) as caught:
 				act.backward(gpuarray.to_gpu(dy))
 			results["y-%s-%s" % (name, dtype)] = y.get()
 			results["dx-%s-%s" % (name, dtype)] = act.grad.get()
-			kernelTypes.add(type(ElementWise.kernel(TABLE[name], "forward", np.dtype(dtype))).__name__)
+			kernelTypes.add(type(ElementWise.kernel(TABLE[name], np.dtype(dtype))).__name__)
 		except Exception as e:
 			errors.append("%s: %s" % (type(e).__name__, e))
 

@@ -17,7 +17,8 @@ import fakepycuda
 import reference
 from PuzzleLib import Config
 from PuzzleLib.Cuda import Source
-from PuzzleLib.Kernels.Activations import DIRECTIONS, TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS
+from PuzzleLib.Kernels.Table import TABLE
 from PuzzleLib.Kernels.Launch import KernelError
 
 
@@ -38,7 +39,7 @@ def prebuilt():
 
 	for dtype in Source.DTYPES:
 		fakepycuda.builder().prebuild(Source.checkSource(dtype), [
-			Source.moduleSource(spec, dtype, variant) for spec in TABLE.values() for variant in Source.VARIANTS
+			Source.moduleSource(op, dtype, variant) for op in TABLE.values() for variant in Source.VARIANTS
 		])
 
 
@@ -53,18 +54,17 @@ def emulated(monkeypatch, prebuilt):
 def test_source_module_gets_exactly_the_checked_text(cuda):
 	fake, _, ElementWise = cuda
 
-	for spec in TABLE.values():
+	for op in TABLE.values():
 		for dtype in Source.DTYPES:
-			for direction in DIRECTIONS:
-				ElementWise.kernel(spec, direction, dtype)
+			ElementWise.kernel(op, dtype)
 
 	created = fake.compiler.SourceModule.created
-	assert len(created) == len(TABLE) * len(Source.DTYPES) * len(Source.VARIANTS)   # both directions share a module
+	assert len(created) == len(TABLE) * len(Source.DTYPES) * len(Source.VARIANTS)
 
 	texts = {module.source for module in created}
 	assert texts == {
-		Source.moduleSource(spec, dtype, variant)
-		for spec in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS
+		Source.moduleSource(op, dtype, variant)
+		for op in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS
 	}
 	for module in created:
 		assert module.no_extern_c is True and module.options == list(Source.NVCC_OPTIONS)
@@ -72,16 +72,14 @@ def test_source_module_gets_exactly_the_checked_text(cuda):
 
 def test_functions_are_prepared_once_with_formats_that_match_their_signatures(cuda):
 	fake, _, ElementWise = cuda
-	spec = TABLE["clip"]
-
-	for dtype in Source.DTYPES:
-		for direction in DIRECTIONS:
-			ker = ElementWise.kernel(spec, direction, dtype)
-			assert ker is ElementWise.kernel(spec, direction, dtype)
+	for op in (TABLE["clip"], TABLE["clipDer"], TABLE["dropout"]):
+		for dtype in Source.DTYPES:
+			ker = ElementWise.kernel(op, dtype)
+			assert ker is ElementWise.kernel(op, dtype)
 			for variant, function in ker.functions.items():
 				# the fake's prepare refuses a format that does not match the C parameters
-				assert function.arg_format == Source.argFormat(spec, direction, dtype, variant)
-				assert function.name == Source.kernelName(spec, direction, dtype, variant)
+				assert function.arg_format == Source.argFormat(op, dtype, variant)
+				assert function.name == Source.kernelName(op, dtype, variant)
 
 
 def _launches(ker):
@@ -90,7 +88,7 @@ def _launches(ker):
 
 def test_launch_variant_pointers_and_counts(cuda):
 	fake, GPUArray, ElementWise = cuda
-	ker = ElementWise.kernel(TABLE["leakyRelu"], "forward", np.dtype(np.float32))
+	ker = ElementWise.kernel(TABLE["leakyRelu"], np.dtype(np.float32))
 
 	x = GPUArray.to_gpu(np.arange(1003, dtype=np.float32))
 	out = GPUArray.empty((1003, ), dtype=np.float32)
@@ -115,7 +113,7 @@ def test_launch_variant_pointers_and_counts(cuda):
 
 def test_nothing_is_launched_for_an_empty_slice_or_a_refused_call(cuda):
 	fake, GPUArray, ElementWise = cuda
-	ker = ElementWise.kernel(TABLE["sigmoid"], "backward", np.dtype(np.float16))
+	ker = ElementWise.kernel(TABLE["sigmoidDer"], np.dtype(np.float16))
 	a = GPUArray.zeros((64, ), dtype=np.float16)
 
 	ker(a, a, a, slice=slice(10, 10))
@@ -170,12 +168,12 @@ LAYOUTS = [
 
 
 @pytest.mark.parametrize("dtype", [dtype.name for dtype in Source.DTYPES])
-@pytest.mark.parametrize("name", list(TABLE))
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_emulated_kernels_match_the_references(emulated, name, dtype):
 	fake, GPUArray, ElementWise = emulated
-	dtype, spec = np.dtype(dtype), TABLE[name]
+	dtype = np.dtype(dtype)
 	args = ARGS.get(name, ())
-	forward, backward = ElementWise.kernel(spec, "forward", dtype), ElementWise.kernel(spec, "backward", dtype)
+	forward, backward = ElementWise.kernel(TABLE[name], dtype), ElementWise.kernel(TABLE[name + "Der"], dtype)
 	variants = set()
 
 	for n, offset, slc in LAYOUTS:
@@ -234,7 +232,7 @@ def test_emulated_inplace_calls(emulated):
 	x = _inputs(dtype, 1000)
 	data = GPUArray.to_gpu(x)
 
-	ElementWise.kernel(TABLE["tanh"], "forward", dtype)(data, data)
+	ElementWise.kernel(TABLE["tanh"], dtype)(data, data)
 	reference.assertClose(data.get(), reference.forward("tanh", x), "inplace tanh")
 
 # }}}
@@ -387,3 +385,101 @@ def test_a_pycuda_that_fails_to_import_is_a_config_error(driver, monkeypatch):
 	monkeypatch.delattr(fake.pycuda, "driver")
 	with pytest.raises(Config.ConfigError, match="does not import"):
 		Driver.initialise(0)
+
+
+# {{{ random entries, the generator and the row kernels, emulated
+
+def test_emulated_dropout_is_the_cpu_stream_bit_for_bit(emulated):
+	"""One key and counter give the same dropout output on the emulated CUDA kernels (both variants,
+	every dtype) as on the CPU backend's stream (Kernels/Philox.py, checked against the plain
+	Philox in test_philox)."""
+	from PuzzleLib.Kernels import Philox
+	fake, GPUArray, ElementWise = emulated
+
+	for dtype in Source.DTYPES:
+		ker = ElementWise.kernel(TABLE["dropout"], dtype)
+		x = _inputs(dtype, 1003)
+		key, counter, p = (1 << 64) - 3, 12345, 0.3
+		compute = np.float64 if dtype == np.float64 else np.float32
+		with np.errstate(all="ignore"):
+			expected = np.where(
+				Philox.uniform(key, counter, np.arange(1003)) < p, 0, x.astype(compute) * compute(1 / (1 - p))
+			).astype(dtype)
+
+		for offset, slc in ((0, None), (0, slice(4, 1000)), (dtype.itemsize, None), (0, slice(3, None, 7))):
+			buffer = GPUArray.to_gpu(np.concatenate([np.zeros(offset // dtype.itemsize, dtype), x]))
+			xd = buffer.at(offset, (1003, ))
+			out = GPUArray.to_gpu(np.zeros(1003, dtype))
+			ker(out, xd, p, 1 / (1 - p), key, counter, slice=slc)
+
+			inside = np.zeros(1003, dtype=bool)
+			inside[slc if slc is not None else slice(None)] = True
+			got = out.get()
+			assert got[inside].tobytes() == expected[inside].tobytes(), (dtype, offset, slc)
+			assert not got[~inside].any()
+
+		assert {variant for variant, _ in _launches(ker)} == {"vector", "strided"}
+
+
+def test_emulated_generator_kernels(emulated):
+	"""globalRng's kernels on CUDA: the raw words and the uniform and normal fills (PhiloxRng itself,
+	which only reserves counters, is the same class on every backend)."""
+	from PuzzleLib.Kernels import Philox
+	fake, GPUArray, ElementWise = emulated
+
+	words = GPUArray.empty((1001, ), dtype=np.uint32)
+	ElementWise.philoxWords()(words, 5, 7)
+	assert np.array_equal(words.get(), Philox.words(5, 7, np.arange(1001)))
+
+	uniforms = GPUArray.empty((77, ), dtype=np.float32)
+	ElementWise.kernel(TABLE["fillUniform"], np.dtype(np.float32))(uniforms, 0.0, 1.0, 5, 251)
+	assert np.array_equal(uniforms.get(), Philox.uniform(5, 251, np.arange(77)))
+
+	normals = GPUArray.empty((64, ), dtype=np.float32)
+	ElementWise.kernel(TABLE["fillNormal"], np.dtype(np.float32))(normals, 0.0, 1.0, 5, 271)
+	# float sines and cosines of a float angle: close in absolute terms, not in ulp near a zero
+	assert np.allclose(normals.get(), Philox.normal(5, 271, np.arange(64)), rtol=1e-5, atol=1e-5)
+
+
+def test_emulated_row_kernels(emulated, monkeypatch):
+	import sys
+	fake, GPUArray, ElementWise = emulated
+	monkeypatch.delitem(sys.modules, "PuzzleLib.Cuda.Rows", raising=False)
+	from PuzzleLib.Cuda import Rows
+	monkeypatch.delitem(sys.modules, "PuzzleLib.Cuda.Rows")
+
+	rng = np.random.default_rng(4)
+	for dtype in Source.DTYPES:
+		x = (rng.standard_normal((3, 7, 5)) * 20).astype(dtype)
+		x[0, :, 1] = -np.inf
+		x[1, 3, 2] = -np.inf
+		N, C, S = 3, 7, 5
+
+		y = GPUArray.empty(x.shape, dtype=dtype)
+		Rows.kernel("softmax", dtype)(GPUArray.to_gpu(x), y, N=N, C=C, S=S)
+		wide = x.astype(np.float64)
+		top = wide.max(axis=1, keepdims=True)
+		e = np.exp(wide - np.where(np.isneginf(top), 0, top))
+		e = np.where(np.isneginf(top), 1.0, e)
+		reference.assertClose(y.get(), e / e.sum(axis=1, keepdims=True), "softmax %s" % dtype, bound=8)
+
+		g = rng.standard_normal(x.shape).astype(dtype)
+		dx = GPUArray.empty(x.shape, dtype=dtype)
+		Rows.kernel("softmax_backward", dtype)(y, GPUArray.to_gpu(g), dx, N=N, C=C, S=S)
+		yv, gv = y.get().astype(np.float64), g.astype(np.float64)
+		expected = yv * (gv - (gv * yv).sum(axis=1, keepdims=True))
+		assert np.allclose(dx.get().astype(np.float64), expected, rtol=1e-2 if dtype == np.float16 else 1e-5, atol=1e-3)
+
+		out = GPUArray.empty((3, 5), dtype=np.int32)
+		Rows.kernel("argmax", dtype)(GPUArray.to_gpu(x), out, N=N, C=C, S=S)
+		assert np.array_equal(out.get(), x.argmax(axis=1))
+
+		vec = rng.standard_normal(7).astype(dtype)
+		added = GPUArray.empty(x.shape, dtype=dtype)
+		Rows.kernel("add_vec", dtype)(GPUArray.to_gpu(vec), GPUArray.to_gpu(x), added, N=N, C=C, S=S)
+		compute = np.float64 if dtype == np.float64 else np.float32
+		with np.errstate(invalid="ignore"):
+			expected = (x.astype(compute) + vec.astype(compute)[None, :, None]).astype(dtype)
+		assert added.get().tobytes() == expected.tobytes()
+
+# }}}

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from PuzzleLib.Cuda import Source
-from PuzzleLib.Kernels.Activations import DIRECTIONS, TABLE
+from PuzzleLib.Kernels.Table import TABLE
 
 
 NVCC = shutil.which("nvcc")
@@ -21,35 +21,31 @@ NVCC = shutil.which("nvcc")
 # the oldest target this nvcc (13) still supports as PTX, and two real ones (A100, H100)
 ARCHS = ("compute_75", "sm_80", "sm_90")
 
-ALL_KERNELS = [
-	(spec, direction, dtype, variant)
-	for spec in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS for direction in DIRECTIONS
-]
+ALL_KERNELS = [(op, dtype, variant) for op in TABLE.values() for dtype in Source.DTYPES for variant in Source.VARIANTS]
 
 
 def test_every_kernel_is_generated_with_a_unique_name():
 	names = set()
-	for spec, direction, dtype, variant in ALL_KERNELS:
-		name = Source.kernelName(spec, direction, dtype, variant)
-		text = Source.kernelSource(spec, direction, dtype, variant)
+	for op, dtype, variant in ALL_KERNELS:
+		name = Source.kernelName(op, dtype, variant)
+		text = Source.kernelSource(op, dtype, variant)
 
 		assert text.startswith("__global__ void %s(" % name)
-		assert text == Source.kernelSource(spec, direction, dtype, variant)     # a function of its arguments
+		assert text == Source.kernelSource(op, dtype, variant)     # a function of its arguments
 		names.add(name)
 
-	assert len(names) == len(ALL_KERNELS) == len(TABLE) * 3 * 2 * 2
+	assert len(names) == len(ALL_KERNELS) == len(TABLE) * 3 * 2
 
 
 def test_a_module_is_its_prelude_and_body_and_the_check_source_holds_every_body():
 	for dtype in Source.DTYPES:
 		prelude, bodies = Source.prelude(dtype), []
 
-		for spec in TABLE.values():
+		for op in TABLE.values():
 			for variant in Source.VARIANTS:
-				body = Source.moduleBody(spec, dtype, variant)
-				assert Source.moduleSource(spec, dtype, variant) == prelude + body
-				for direction in DIRECTIONS:
-					assert Source.kernelSource(spec, direction, dtype, variant) in body
+				body = Source.moduleBody(op, dtype, variant)
+				assert Source.moduleSource(op, dtype, variant) == prelude + body
+				assert Source.kernelSource(op, dtype, variant) in body
 				bodies.append(body)
 
 		assert Source.checkSource(dtype) == prelude + "\n".join(bodies)
@@ -60,35 +56,39 @@ def test_kernels_have_c_linkage_and_headers_do_not():
 	header, kernels = source.split('extern "C" {', 1)
 
 	assert "#include <cuda_fp16.h>" in header           # C++ header: must stay outside extern "C"
-	assert "__global__" not in header and kernels.count("__global__") == 2
+	assert "__global__" not in header and kernels.count("__global__") == 1
 	assert kernels.rstrip().endswith('} /* extern "C" */')
 
 
 def test_float16_computes_in_float_and_rounds_once():
-	text = Source.kernelSource(TABLE["sigmoid"], "forward", np.float16, "strided")
-	assert "const float x = __half2float(in0[i]);" in text
+	text = Source.kernelSource(TABLE["sigmoid"], np.float16, "strided")
+	assert "const float v_x = __half2float(a1[i]);" in text
 	assert text.count("__float2half_rn(") == 1 and "double" not in text
 
 
 def test_vector_kernels_move_16_bytes_per_access():
 	for dtype, width in ((np.float32, 4), (np.float16, 8), (np.float64, 2)):
 		assert Source.vectorWidth(dtype) * np.dtype(dtype).itemsize == 16
-		assert "v[%d]; };" % width in Source.prelude(dtype)
-		assert "__align__(16)" in Source.prelude(dtype)
+		assert "__align__(16) pack_%s_%d { %s v[%d]; };" % (
+			Source.SHORT_NAME[np.dtype(dtype)], width, Source.STORAGE_CTYPE[np.dtype(dtype)], width
+		) in Source.prelude(dtype)
 
 
 def test_indices_are_64_bit():
 	for variant in Source.VARIANTS:
-		text = Source.kernelSource(TABLE["relu"], "backward", np.float32, variant)
+		text = Source.kernelSource(TABLE["reluDer"], np.float32, variant)
 		assert "(long long)blockIdx.x * blockDim.x" in text and "(long long)gridDim.x * blockDim.x" in text
 		assert not re.search(r"\bint (i|k|v)\b", text)
 
 
 def test_arg_formats_follow_the_signatures():
-	assert Source.argFormat(TABLE["sigmoid"], "forward", np.float32, "vector") == "PPq"
-	assert Source.argFormat(TABLE["sigmoid"], "backward", np.float16, "strided") == "PPPqqq"
-	assert Source.argFormat(TABLE["clip"], "forward", np.float16, "strided") == "PPqqqff"
-	assert Source.argFormat(TABLE["elu"], "backward", np.float64, "vector") == "PPPqd"
+	assert Source.argFormat(TABLE["sigmoid"], np.float32, "vector") == "PPq"
+	assert Source.argFormat(TABLE["sigmoidDer"], np.float16, "strided") == "PPPqqq"
+	assert Source.argFormat(TABLE["clip"], np.float16, "strided") == "PPqqqff"
+	assert Source.argFormat(TABLE["eluDer"], np.float64, "vector") == "PPPqd"
+	# a random entry: the range's origin after n, the stream's key and counter after the params
+	assert Source.argFormat(TABLE["dropout"], np.float32, "vector") == "PPqqffqq"
+	assert Source.argFormat(TABLE["dropout"], np.float64, "strided") == "PPqqqddqq"
 
 
 def test_no_fast_math():
@@ -153,10 +153,7 @@ def test_nvcc_compiles_every_kernel(compiled, dtype, arch):
 	assert "warning" not in messages.lower(), messages
 
 	entries = _entries(ptx)
-	expected = {
-		Source.kernelName(spec, direction, dtype, variant)
-		for spec in TABLE.values() for variant in Source.VARIANTS for direction in DIRECTIONS
-	}
+	expected = {Source.kernelName(op, dtype, variant) for op in TABLE.values() for variant in Source.VARIANTS}
 	# unmangled names: extern "C" took, so pycuda's get_function finds them
 	assert set(entries) == expected
 
@@ -172,7 +169,7 @@ def test_vector_kernels_compile_to_16_byte_loads_and_stores(compiled, dtype):
 		loads = re.findall(r"ld\.global(?:\.nc)?\.%s" % wide, code)
 		stores = re.findall(r"st\.global\.%s" % wide, code)
 		if name.endswith("_vector"):
-			operands = 1 if "_forward_" in name else 2
+			operands = len(TABLE[name.rsplit("_", 2)[0]].readable) - TABLE[name.rsplit("_", 2)[0]].isRandom
 			assert len(loads) >= operands and len(stores) >= 1, name
 		else:
 			assert not loads and not stores, name
@@ -181,8 +178,36 @@ def test_vector_kernels_compile_to_16_byte_loads_and_stores(compiled, dtype):
 def test_float32_division_is_ieee(compiled):
 	ptx, messages = compiled[np.dtype(np.float32), "sm_80"]
 	assert ptx is not None, messages
-	sigmoid = _entries(ptx)["sigmoid_forward_f32_strided"]
+	sigmoid = _entries(ptx)["sigmoid_f32_strided"]
 	assert "div.rn.f32" in sigmoid
 	assert "div.approx" not in ptx and "div.full" not in ptx
 
 # }}}
+
+
+def test_row_kernels_and_generator_compile_with_nvcc(tmp_path):
+	"""The row kernels' module of every dtype and the generator's words module, through nvcc."""
+	if NVCC is None:
+		pytest.skip("nvcc is not on PATH: the CUDA kernels' compile check needs the CUDA toolkit's nvcc")
+
+	sources = {"rows_%s" % np.dtype(dtype).name: Source.rowsSource(dtype) for dtype in Source.DTYPES}
+	sources["words"] = Source.wordsSource()
+
+	def build(item):
+		name, text = item
+		cu = tmp_path / ("%s.cu" % name)
+		cu.write_text(text)
+		command = [NVCC, "-ptx", "-arch=sm_80", *Source.NVCC_OPTIONS, "-o", str(cu.with_suffix(".ptx")), str(cu)]
+		result = subprocess.run(command, capture_output=True, text=True)
+		return name, result.returncode, result.stderr, cu.with_suffix(".ptx")
+
+	with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+		for name, code, messages, ptx in pool.map(build, sources.items()):
+			assert code == 0, "%s: %s" % (name, messages)
+			assert "warning" not in messages.lower(), messages
+			entries = set(_entries(ptx.read_text()))
+			if name == "words":
+				assert entries == {"philox_words"}
+			else:
+				dtype = np.dtype(name.split("_", 1)[1])
+				assert entries == {Source.rowKernelName(kernel, dtype) for kernel in Source.ROW_KERNELS}

@@ -18,7 +18,8 @@ import fakepycuda
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = (
 	"test_accuracy.py", "test_module.py", "test_errors.py",
-	"test_blas.py", "test_variable.py", "test_linear.py", "test_save_load.py", "test_shared_array.py"
+	"test_blas.py", "test_variable.py", "test_linear.py", "test_save_load.py", "test_shared_array.py",
+	"test_philox.py", "test_dropout.py", "test_softmax.py", "test_matvec.py"
 )
 
 CHILD = """
@@ -27,12 +28,12 @@ sys.path.insert(0, %(here)r)
 import fakepycuda, pytest
 from _pytest.monkeypatch import MonkeyPatch
 from PuzzleLib.Cuda import Source
-from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Kernels.Table import TABLE
 
 fakepycuda.install(MonkeyPatch(), emulate=True)
 for dtype in Source.DTYPES:
 	fakepycuda.builder().prebuild(Source.checkSource(dtype), [
-		Source.moduleSource(spec, dtype, variant) for spec in TABLE.values() for variant in Source.VARIANTS
+		Source.moduleSource(op, dtype, variant) for op in TABLE.values() for variant in Source.VARIANTS
 	])
 sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-m", "not slow"] + sys.argv[1:]))
 """

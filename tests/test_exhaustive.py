@@ -24,10 +24,10 @@ def test_every_float32_input(name, backend):
 
 	from PuzzleLib.CPU.ElementWise import kernel
 	from PuzzleLib.CPU.GPUArray import GPUArray
-	from PuzzleLib.Kernels.Activations import TABLE
+	from PuzzleLib.Kernels.Table import TABLE
 
 	case = Case(name, DEFAULT_ARGS.get(name, ()), ())
-	ker = kernel(TABLE[name], "forward", np.dtype(np.float32), path="compiled")
+	ker = kernel(TABLE[name], np.dtype(np.float32), path="compiled")
 	out = GPUArray((CHUNK, ), np.float32)
 
 	for start in range(0, 1 << 32, CHUNK):

@@ -1,4 +1,4 @@
-"""gpuarray of the chosen backend: GPUArray, to_gpu, empty, zeros, copy, memoryPool, ..."""
+"""gpuarray of the chosen backend: GPUArray, to_gpu, empty, zeros, copy, memoryPool, globalRng, minimum, ..."""
 
 from PuzzleLib import Backend
 
@@ -13,7 +13,10 @@ else:
 		SharedArray
 	)
 
+from PuzzleLib.Backend.Random import PhiloxRng, globalRng                       # noqa: E402
+from PuzzleLib.Backend.Compare import minimum, maximum                          # noqa: E402
+
 __all__ = [
-	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous", "synchronize",
-	"SharedArray"
+	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous",
+	"synchronize", "SharedArray", "globalRng", "PhiloxRng", "minimum", "maximum"
 ]

@@ -11,7 +11,7 @@ import numpy as np
 from PuzzleLib import Config
 from PuzzleLib.CPU import HostCompiler, Source
 from PuzzleLib.CPU.GPUArray import GPUArray, isContiguous
-from PuzzleLib.Kernels.Activations import kernelFormula
+from PuzzleLib.Kernels import Philox
 from PuzzleLib.Kernels.Expression import NumpyMath
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, ElementwiseKernel, KernelError
 
@@ -76,59 +76,80 @@ def copyBytes():
 	return function
 
 
-class Kernel(ElementwiseKernel):
-	"""ker(out, *operands, *args, slice=None): out[i] = f(operands[i]) for i in the flat slice.
+@functools.lru_cache(maxsize=None)
+def philoxWords():
+	"""words(out, key, counter): the Philox stream's raw words into a contiguous uint32 array."""
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		def words(out, key, counter):
+			out.gpudata.reshape(-1)[...] = Philox.words(key, counter, np.arange(out.size, dtype=np.int64))
+		return words
 
-	Elements outside the slice are not touched. The call's checks are ElementwiseKernel's.
-	"""
+	function = lib.philox_words
+	function.argtypes, function.restype = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64], None
+	return lambda out, key, counter: function(out.ptr, out.size, key, counter)
+
+
+class Kernel(ElementwiseKernel):
+	"""ker(*arrays, *args, slice=None): one table entry over the flat slice (ElementwiseKernel's call)."""
 
 	arrayType = GPUArray
 	isContiguous = staticmethod(isContiguous)
 
-	def __init__(self, spec, direction, dtype):
-		super().__init__(spec, direction, dtype)
+	def __init__(self, op, dtype):
+		super().__init__(op, dtype)
 		self.computeType = np.float32 if COMPUTE_CTYPE[dtype] == "float" else np.float64
 
 
 class CompiledKernel(Kernel):
-	def __init__(self, spec, direction, dtype, lib):
-		super().__init__(spec, direction, dtype)
+	def __init__(self, op, dtype, lib):
+		super().__init__(op, dtype)
 		self.function = getattr(lib, self.name)
 
 		argType = ctypes.c_float if self.computeType == np.float32 else ctypes.c_double
 		self.function.argtypes = (
-			[ctypes.c_void_p] * (1 + self.nOperands) + [ctypes.c_int64] * 3 + [argType] * len(spec.params)
+			[ctypes.c_void_p] * self.nArrays + [ctypes.c_int64] * 3 + [argType] * self.nArgs +
+			[ctypes.c_int64] * (2 if op.isRandom else 0)
 		)
 		self.function.restype = None
 
-	def run(self, out, operands, span, args):
-		self.function(out.ptr, *(operand.ptr for operand in operands), *span, *args)
+	def run(self, arrays, span, args):
+		self.function(*(ary.ptr for ary in arrays), *span, *args)
 
 
 class NumpyKernel(Kernel):
-	def __init__(self, spec, direction, dtype):
-		super().__init__(spec, direction, dtype)
-		self.formula = kernelFormula(spec, direction)[1]
-
-	def run(self, out, operands, span, args):
+	def run(self, arrays, span, args):
 		def flat(ary):
 			return ary.gpudata.reshape(-1)[span.start::span.step][:span.count]
 
 		ctype = self.computeType
-		values = [flat(operand).astype(ctype) for operand in operands]
+		params, stream = args[:self.nArgs], args[self.nArgs:]
+		values, arrayIndex = [], 0
+
+		for operand in self.op.operands:
+			if operand.isArray:
+				if operand.isRead:
+					values.append(flat(arrays[arrayIndex]).astype(ctype))
+				arrayIndex += 1
+			else:
+				indices = span.start + span.step * np.arange(span.count, dtype=np.int64)
+				values.append(Philox.RANDOM[operand.role](*stream, indices).astype(ctype))
 
 		# overflow to inf (also on the float16 store) and NaN are results here, not events to warn of
 		with np.errstate(all="ignore"):
-			result = self.formula(NumpyMath(ctype), *values, *(ctype(arg) for arg in args))
-			flat(out)[...] = result.astype(self.dtype)
+			results = self.op.results(self.op.formula(NumpyMath(ctype), *values, *(ctype(arg) for arg in params)))
+			written = [(ary, dtype) for ary, dtype, operand in zip(arrays, self.dtypes, self.op.arrays) if operand.isWritten]
+			for (ary, dtype), result in zip(written, results):
+				flat(ary)[...] = np.asarray(result).astype(dtype)
 
 
 @functools.lru_cache(maxsize=None)
-def kernel(spec, direction, dtype, path=None):
-	"""The memoized kernel of one activation, direction ("forward"/"backward") and dtype."""
+def kernel(op, dtype, path=None):
+	"""The memoized kernel of one table entry and dtype."""
 	path = requestedPath() if path is None else path
 	if path not in PATHS:
 		raise KernelError("kernel path must be one of %s, got %r" % (", ".join(PATHS), path))
 
 	lib = None if path == "numpy" else library(path)
-	return NumpyKernel(spec, direction, dtype) if lib is None else CompiledKernel(spec, direction, dtype, lib)
+	return NumpyKernel(op, dtype) if lib is None else CompiledKernel(op, dtype, lib)

@@ -1,19 +1,19 @@
-"""C source of every CPU elementwise kernel, generated from the activation table: pure Python.
+"""C source of every CPU elementwise kernel, generated from the elementwise table: pure Python.
 
-One translation unit holds every activation x direction x dtype. Each kernel walks a flat range
-(start, step, count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the
-`declare simd` lines let glibc's libmvec vectorize the math functions), and a strided loop for
-stepped slices.
+One translation unit holds every entry x dtype. Each kernel walks a flat range (start, step,
+count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the `declare simd`
+lines let glibc's libmvec vectorize the math functions), and a strided loop for stepped slices.
 """
 
 import os
 
 import numpy as np
 
-from PuzzleLib.Kernels.Activations import TABLE, DIRECTIONS
-from PuzzleLib.Kernels.Codegen import INLINE_MATH, elementBody, kernelName, paramNames
+from PuzzleLib.Kernels import Rows
+from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName, paramNames
 from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
+from PuzzleLib.Kernels.Table import TABLE
 
 
 STORAGE_CTYPE = {np.dtype(np.float16): "uint16_t", np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -42,36 +42,40 @@ PRELUDE = """\
 )
 
 
-def kernelSignature(spec, direction, dtype):
-	storage, ctype = STORAGE_CTYPE[dtype], COMPUTE_CTYPE[dtype]
-	operands = ["const %s *in%d" % (storage, k) for k in range(len(DIRECTIONS[direction]))]
-	params = ["%s %s" % (ctype, name) for name in paramNames(spec)]
+def kernelSignature(op, dtype):
+	ctype = COMPUTE_CTYPE[dtype]
+	arrays = [
+		"%s%s *a%d" % ("" if operand.isWritten else "const ", STORAGE_CTYPE[storage], k)
+		for k, (operand, storage) in enumerate(zip(op.arrays, op.arrayDtypes(dtype)))
+	]
+	params = ["%s %s" % (ctype, name) for name in paramNames(op)]
+	stream = ["int64_t %s" % name for name in RNG_ARGS] if op.isRandom else []
 
-	return "void %s(%s)" % (kernelName(spec, direction, SHORT_NAME[dtype]), ", ".join(
-		["%s *out" % storage] + operands + ["int64_t start", "int64_t step", "int64_t count"] + params
+	return "void %s(%s)" % (kernelName(op, SHORT_NAME[dtype]), ", ".join(
+		arrays + ["int64_t start", "int64_t step", "int64_t count"] + params + stream
 	))
 
 
-def kernelSource(spec, direction, dtype):
+def kernelSource(op, dtype):
 	ctype = COMPUTE_CTYPE[dtype]
+	storages = op.arrayDtypes(dtype)
+	body = elementBody(
+		op, ctype,
+		load=lambda k: LOAD[storages[k]] % ("a%d[i]" % k),
+		store=lambda k, expr: "a%d[i] = %s;" % (k, STORE[storages[k]] % expr),
+	)
 
-	def loop(pragma, index):
-		body = elementBody(
-			spec, direction, ctype,
-			load=lambda k: LOAD[dtype] % ("in%d[%s]" % (k, index)),
-			store=lambda expr: "out[%s] = %s;" % (index, STORE[dtype] % expr),
-		)
+	def loop(pragma, header, first):
 		return [
 			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
-			"\t\tfor (int64_t k = 0; k < count; k++) {"
-		] + (["\t\t\tconst int64_t i = start + k * step;"] if index == "i" else []) + [
-			"\t\t\t" + line for line in body
-		] + ["\t\t}"]
+			"\t\t%s {" % header
+		] + first + ["\t\t\t" + line for line in body] + ["\t\t}"]
 
-	shift = "".join(" in%d += start;" % k for k in range(len(DIRECTIONS[direction])))
 	return "\n".join(
-		[kernelSignature(spec, direction, dtype), "{", "\tif (step == 1) {", "\t\tout += start;" + shift] +
-		loop("parallel for simd", "k") + ["\t} else {"] + loop("parallel for", "i") + ["\t}", "}", ""]
+		[kernelSignature(op, dtype), "{", "\tif (step == 1) {"] +
+		loop("parallel for simd", "for (int64_t i = start; i < start + count; i++)", []) + ["\t} else {"] +
+		loop("parallel for", "for (int64_t k = 0; k < count; k++)", ["\t\t\tconst int64_t i = start + k * step;"]) +
+		["\t}", "}", ""]
 	)
 
 
@@ -94,9 +98,65 @@ void copy_bytes(char *dst, const char *src, int64_t nbytes)
 """ % (PARALLEL_MIN * 4)
 
 
+# globalRng.fillInteger: the stream's raw words, a block of four per iteration
+PHILOX_WORDS_SOURCE = """\
+void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
+{
+	#pragma omp parallel for schedule(static) if(count >= %d)
+	for (int64_t b = 0; b < (count + 3) / 4; b++)
+		pz_philox_store_block(out, count, key, counter, b);
+}
+""" % PARALLEL_MIN
+
+
+ROWS_TEMPLATE = """\
+void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t r = 0; r < N * S; r++) {
+		const int64_t base = (r / S) * C * S + r %% S;
+		pz_softmax_row_%(name)s(x + base, y + base, C, S);
+	}
+}
+
+void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t r = 0; r < N * S; r++) {
+		const int64_t base = (r / S) * C * S + r %% S;
+		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
+	}
+}
+
+void argmax_%(name)s(const %(s)s *x, int32_t *out, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t r = 0; r < N * S; r++)
+		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
+}
+
+void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N, int64_t C, int64_t S)
+{
+	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t c = 0; c < C; c++)
+			#pragma omp simd
+			for (int64_t s = 0; s < S; s++)
+				pz_add_vec_element_%(name)s(vec, mat, out, (n * C + c) * S + s, c);
+}
+"""
+
+
+def rowsSource(dtype):
+	"""The row kernels of a dtype: Rows' routines, each wrapped in a loop over rows split over the cores."""
+	routines = Rows.rowRoutines(
+		dtype, STORAGE_CTYPE[dtype], load=lambda expr: LOAD[dtype] % expr, store=lambda expr: STORE[dtype] % expr
+	)
+	return routines + "\n" + ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], min=PARALLEL_MIN)
+
+
 def librarySource():
-	kernels = [
-		kernelSource(spec, direction, dtype)
-		for spec in TABLE.values() for direction in DIRECTIONS for dtype in DTYPES
-	]
-	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + "\n".join(kernels)
+	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
+	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + PHILOX_WORDS_SOURCE + "\n" + "\n".join(kernels) + "\n" + "\n".join(
+		rowsSource(dtype) for dtype in DTYPES
+	)

@@ -1,6 +1,6 @@
 """The CUDA backend's elementwise kernels: Source's text, compiled by pycuda, launched prepared.
 
-A module (one activation, dtype and variant, both directions) is compiled once per process
+A module (one table entry, dtype and variant) is compiled once per process
 (pycuda also keeps the binary in its disk cache); its functions are prepared once; a call does
 its checks, picks the variant and grid (LaunchPlan) and launches. Nothing is formatted or
 compiled per call.
@@ -17,16 +17,16 @@ from PuzzleLib.Kernels.Launch import ElementwiseKernel
 
 
 @functools.lru_cache(maxsize=None)
-def module(spec, dtype, variant):
+def module(op, dtype, variant):
 	"""The compiled module: exactly Source.moduleSource, which carries its own extern "C"."""
-	return SourceModule(Source.moduleSource(spec, dtype, variant), options=list(Source.NVCC_OPTIONS), no_extern_c=True)
+	return SourceModule(Source.moduleSource(op, dtype, variant), options=list(Source.NVCC_OPTIONS), no_extern_c=True)
 
 
 @functools.lru_cache(maxsize=None)
-def function(spec, direction, dtype, variant):
+def function(op, dtype, variant):
 	"""The kernel's prepared function (its argument packing fixed once)."""
-	compiled = module(spec, dtype, variant).get_function(Source.kernelName(spec, direction, dtype, variant))
-	compiled.prepare(Source.argFormat(spec, direction, dtype, variant))
+	compiled = module(op, dtype, variant).get_function(Source.kernelName(op, dtype, variant))
+	compiled.prepare(Source.argFormat(op, dtype, variant))
 	return compiled
 
 
@@ -40,8 +40,23 @@ def blocksCap():
 	)
 
 
+@functools.lru_cache(maxsize=None)
+def philoxWords():
+	"""words(out, key, counter): the Philox stream's raw words into a contiguous uint32 array."""
+	compiled = SourceModule(Source.wordsSource(), options=list(Source.NVCC_OPTIONS), no_extern_c=True)
+	function = compiled.get_function("philox_words")
+	function.prepare(Source.WORDS_FORMAT)
+	cap = blocksCap()
+
+	def words(out, key, counter):
+		grid = LaunchPlan.gridShape(-(-out.size // 4), cap)
+		function.prepared_call(grid, LaunchPlan.BLOCK_SHAPE, out.ptr, out.size, key, counter)
+
+	return words
+
+
 class Kernel(ElementwiseKernel):
-	"""ker(out, *operands, *args, slice=None), checked as ElementwiseKernel checks it.
+	"""ker(*arrays, *args, slice=None), checked as ElementwiseKernel checks it.
 
 	Launches are asynchronous, as pycuda's: errors of a launch itself (not of its arguments)
 	surface at the next synchronizing call.
@@ -50,24 +65,22 @@ class Kernel(ElementwiseKernel):
 	arrayType = GPUArray
 	isContiguous = staticmethod(isContiguous)
 
-	def __init__(self, spec, direction, dtype):
-		super().__init__(spec, direction, dtype)
-		self.itemsize = dtype.itemsize
+	def __init__(self, op, dtype):
+		super().__init__(op, dtype)
+		self.itemsizes = tuple(storage.itemsize for storage in self.dtypes)
 		self.blocksCap = blocksCap()
 
 		# compiled now, so that xxxKer(dtype) hands out a ready kernel and a bad toolchain shows at once
-		self.functions = {variant: function(spec, direction, dtype, variant) for variant in Source.VARIANTS}
+		self.functions = {variant: function(op, dtype, variant) for variant in Source.VARIANTS}
 
-	def run(self, out, operands, span, args):
-		pointers = [out.ptr]
-		for operand in operands:
-			pointers.append(operand.ptr)
-
-		variant, pointers, counts, grid = LaunchPlan.plan(pointers, self.itemsize, span, self.blocksCap)
+	def run(self, arrays, span, args):
+		variant, pointers, counts, grid = LaunchPlan.plan([ary.ptr for ary in arrays], self.itemsizes, span, self.blocksCap)
+		if variant == "vector" and self.op.isRandom:
+			counts += (span.start, )         # the stream numbers elements from the arrays' start
 		self.functions[variant].prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *pointers, *counts, *args)
 
 
 @functools.lru_cache(maxsize=None)
-def kernel(spec, direction, dtype):
-	"""The memoized kernel of one activation, direction ("forward"/"backward") and dtype."""
-	return Kernel(spec, direction, dtype)
+def kernel(op, dtype):
+	"""The memoized kernel of one table entry and dtype."""
+	return Kernel(op, dtype)

@@ -16,9 +16,6 @@ BLOCK_SHAPE = (BLOCK, 1, 1)
 # loops cover whatever is beyond it, so a grid never nears CUDA's 2^31 - 1 block limit.
 WAVES = 4
 
-ALIGNMENT_MASK = VECTOR_BYTES - 1
-
-
 def maxBlocks(smCount, maxThreadsPerSM):
 	return max(1, smCount * max(1, maxThreadsPerSM // BLOCK) * WAVES)
 
@@ -29,29 +26,32 @@ def gridShape(work, blocksCap):
 	return (max(1, min(-(-work // BLOCK), blocksCap)), 1)
 
 
-def plan(pointers, itemsize, span, blocksCap):
+def plan(pointers, itemsizes, span, blocksCap):
 	"""(variant, pointers, counts, grid) of one launch over span (a Launch.Range, count > 0).
 
-	pointers is a sequence of the output's and operands' device addresses, in kernel order.
+	pointers is a sequence of the arrays' device addresses, in kernel order; itemsizes their item
+	sizes (one int when they share it).
 
 	The vector variant serves a unit-step range whose every pointer, moved to its start, is
-	16-byte aligned; it is handed the moved pointers and the count. Anything else runs strided
-	over the whole arrays with (start, step, count).
+	aligned to its pack (16 bytes of the widest item, as many items of each array); it is handed
+	the moved pointers and the count. Anything else runs strided over the whole arrays with
+	(start, step, count).
 	"""
 	start, step, count = span
+	if isinstance(itemsizes, int):
+		itemsizes = (itemsizes, ) * len(pointers)
 
 	if step == 1:
-		if start:
-			offset = start * itemsize
-			moved = [pointer + offset for pointer in pointers]
-		else:
-			moved = pointers
+		width = VECTOR_BYTES // max(itemsizes)
+		moved = [pointer + start * itemsize for pointer, itemsize in zip(pointers, itemsizes)] if start else pointers
 
-		bits = 0
-		for pointer in moved:
-			bits |= pointer
+		aligned = True
+		for pointer, itemsize in zip(moved, itemsizes):
+			if pointer % (width * itemsize):
+				aligned = False
+				break
 
-		if not bits & ALIGNMENT_MASK:
-			return "vector", moved, (count, ), gridShape(-(-count // (VECTOR_BYTES // itemsize)), blocksCap)
+		if aligned:
+			return "vector", moved, (count, ), gridShape(-(-count // width), blocksCap)
 
 	return "strided", pointers, (start, step, count), gridShape(count, blocksCap)

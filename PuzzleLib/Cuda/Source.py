@@ -1,19 +1,21 @@
-"""CUDA C source of every elementwise kernel, generated from the activation table: pure Python.
+"""CUDA C source of every elementwise kernel, generated from the elementwise table: pure Python.
 
 Nothing here imports pycuda or needs a GPU, so the test suite compiles every kernel with nvcc
 wherever nvcc exists. The per-element math comes from Codegen.elementBody, the same statements
 the CPU backend compiles.
 
-A module is one (activation, dtype, variant) with its forward and backward kernels:
+A module is one (table entry, dtype, variant) with its kernel:
 
-    moduleSource(spec, dtype, variant) == prelude(dtype) + moduleBody(spec, dtype, variant)
+    moduleSource(op, dtype, variant) == prelude(dtype) + moduleBody(op, dtype, variant)
 
 and every text below is a function of its arguments only, so what pycuda compiles at run time is
 exactly what the nvcc test compiled. Two variants:
 
-- "vector": 16-byte loads and stores (4 floats, 8 halves or 2 doubles per thread-iteration) over
-  a contiguous range whose pointers are all 16-byte aligned, then the last n % width elements one
-  per thread. Streaming kernels need the wide accesses to reach memory bandwidth.
+- "vector": 16-byte loads and stores (4 floats, 8 halves or 2 doubles per thread-iteration; an
+  entry whose operands mix dtypes moves 16 bytes of the widest) over a contiguous range whose
+  pointers are all aligned to their packs, then the last n % width elements one per thread.
+  Streaming kernels need the wide accesses to reach memory bandwidth. A random entry also takes
+  the range's first element index (origin), which numbers its stream.
 - "strided": element start + k * step for k in [0, count), any step sign: slices, misaligned
   pointers, everything else.
 
@@ -23,9 +25,10 @@ over 2^31 elements included).
 
 import numpy as np
 
-from PuzzleLib.Kernels.Activations import DIRECTIONS, TABLE
-from PuzzleLib.Kernels.Codegen import INLINE_MATH, elementBody, kernelName as baseKernelName, paramNames
+from PuzzleLib.Kernels import Rows
+from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName as baseKernelName, paramNames
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
+from PuzzleLib.Kernels.Table import TABLE
 
 
 STORAGE_CTYPE = {np.dtype(np.float32): "float", np.dtype(np.float16): "__half", np.dtype(np.float64): "double"}
@@ -45,24 +48,34 @@ def vectorWidth(dtype):
 	return VECTOR_BYTES // np.dtype(dtype).itemsize
 
 
-def kernelName(spec, direction, dtype, variant):
-	return "%s_%s" % (baseKernelName(spec, direction, SHORT_NAME[np.dtype(dtype)]), variant)
+def opWidth(op, dtype):
+	"""Elements per thread-iteration of the vector variant: 16 bytes of the widest operand."""
+	return min(vectorWidth(storage) for storage in op.arrayDtypes(dtype))
 
 
-def argFormat(spec, direction, dtype, variant):
+def kernelName(op, dtype, variant):
+	return "%s_%s" % (baseKernelName(op, SHORT_NAME[np.dtype(dtype)]), variant)
+
+
+def argFormat(op, dtype, variant):
 	"""The kernel's parameters for pycuda's Function.prepare: pointers, 64-bit ints, the params."""
-	pointers = "P" * (1 + len(DIRECTIONS[direction]))
-	counts = "q" if variant == "vector" else "qqq"
+	pointers = "P" * len(op.arrays)
+	counts = ("qq" if op.isRandom else "q") if variant == "vector" else "qqq"
 	param = "f" if COMPUTE_CTYPE[np.dtype(dtype)] == "float" else "d"
-	return pointers + counts + param * len(spec.params)
+	return pointers + counts + param * len(op.params) + ("qq" if op.isRandom else "")
 
 
-def _packName(dtype):
-	return "pack_%s" % SHORT_NAME[dtype]
+def _packName(storage, width):
+	return "pack_%s_%d" % (SHORT_NAME[storage], width)
+
+
+def _storages(dtype):
+	"""The storage dtypes a module of dtype may hold: its own, and float32 (state kept beside float16 data)."""
+	return (dtype, ) if dtype == np.float32 else (dtype, np.dtype(np.float32))
 
 
 def prelude(dtype):
-	"""What every module of a dtype starts with: headers, the shared inline math, the 16-byte pack type.
+	"""What every module of a dtype starts with: headers, the shared inline math and Philox, the pack types.
 
 	Outside extern "C": cuda_fp16.h is C++ and must not get C linkage.
 	"""
@@ -71,46 +84,59 @@ def prelude(dtype):
 	if dtype == np.float16:
 		lines.append("#include <cuda_fp16.h>")
 
-	lines += [
-		"",
-		INLINE_MATH,
-		"/* Aligned to its size, so a copy of it is one 16-byte load or store (ld/st.global.v4). */",
-		"struct __align__(%d) %s { %s v[%d]; };" % (
-			VECTOR_BYTES, _packName(dtype), STORAGE_CTYPE[dtype], vectorWidth(dtype)
-		),
-		""
-	]
-	return "\n".join(lines) + "\n"
+	lines += ["", INLINE_MATH, "/* Aligned to its size, so a copy of it is one load or store (ld/st.global.v4 at 16 bytes). */"]
+	for storage in _storages(dtype):
+		for width in (2, 4, 8):
+			if width * storage.itemsize <= VECTOR_BYTES:
+				lines.append("struct __align__(%d) %s { %s v[%d]; };" % (
+					width * storage.itemsize, _packName(storage, width), STORAGE_CTYPE[storage], width
+				))
+
+	return "\n".join(lines + [""]) + "\n"
 
 
-def _converters(dtype):
+_CONVERTERS = {
+	np.dtype(np.float16): ((lambda expr: "__half2float(%s)" % expr), (lambda expr: "__float2half_rn(%s)" % expr)),
+	np.dtype(np.float32): ((lambda expr: expr), (lambda expr: expr)),
+	np.dtype(np.float64): ((lambda expr: expr), (lambda expr: expr)),
+}
+
+
+def _converters(storage, ctype):
 	"""(load(expr), store(expr)): storage -> compute type and back; float16 rounds once, to nearest."""
-	if dtype == np.float16:
-		return (lambda expr: "__half2float(%s)" % expr), (lambda expr: "__float2half_rn(%s)" % expr)
+	load, store = _CONVERTERS[storage]
+	if storage == np.float32 and ctype == "double":
+		return (lambda expr: "(double)%s" % expr), (lambda expr: "(float)%s" % expr)
+	return load, store
 
-	return (lambda expr: expr), (lambda expr: expr)
 
-
-def _signature(spec, direction, dtype, variant):
-	storage, ctype = STORAGE_CTYPE[dtype], COMPUTE_CTYPE[dtype]
-	# no __restrict__: inplace calls pass the output as an input too
-	params = ["%s *out" % storage] + [
-		"const %s *in%d" % (storage, k) for k in range(len(DIRECTIONS[direction]))
+def _signature(op, dtype, variant):
+	ctype = COMPUTE_CTYPE[dtype]
+	# no __restrict__: inplace calls pass an output as an input too
+	params = [
+		"%s%s *a%d" % ("" if operand.isWritten else "const ", STORAGE_CTYPE[storage], k)
+		for k, (operand, storage) in enumerate(zip(op.arrays, op.arrayDtypes(dtype)))
 	]
-	params += ["const long long n"] if variant == "vector" else [
-		"const long long start", "const long long step", "const long long count"
-	]
-	params += ["const %s %s" % (ctype, name) for name in paramNames(spec)]
+	if variant == "vector":
+		params += ["const long long n"] + (["const long long origin"] if op.isRandom else [])
+	else:
+		params += ["const long long start", "const long long step", "const long long count"]
 
-	return "__global__ void %s(%s)" % (kernelName(spec, direction, dtype, variant), ", ".join(params))
+	params += ["const %s %s" % (ctype, name) for name in paramNames(op)]
+	params += ["const long long %s" % name for name in RNG_ARGS] if op.isRandom else []
+
+	return "__global__ void %s(%s)" % (kernelName(op, dtype, variant), ", ".join(params))
 
 
-def _element(spec, direction, dtype, read, write, indent):
-	"""One element's statements; read(k) is operand k in storage type, write(expr) the store."""
-	load, store = _converters(dtype)
+def _element(op, dtype, read, write, index, indent):
+	"""One element's statements; read(k) is array k in storage type, write(k, expr) the store."""
+	ctype = COMPUTE_CTYPE[dtype]
+	converters = [_converters(storage, ctype) for storage in op.arrayDtypes(dtype)]
 	body = elementBody(
-		spec, direction, COMPUTE_CTYPE[dtype],
-		load=lambda k: load(read(k)), store=lambda expr: "%s;" % write(store(expr))
+		op, ctype,
+		load=lambda k: converters[k][0](read(k)),
+		store=lambda k, expr: "%s;" % write(k, converters[k][1](expr)),
+		index=index
 	)
 	return [indent + line for line in body]
 
@@ -122,66 +148,141 @@ _THREAD = [
 ]
 
 
-def _vectorBody(spec, direction, dtype):
-	width, pack = vectorWidth(dtype), _packName(dtype)
-	operands = range(len(DIRECTIONS[direction]))
+def _vectorBody(op, dtype):
+	width, storages = opWidth(op, dtype), op.arrayDtypes(dtype)
+	packs = [_packName(storage, width) for storage in storages]
+	arrays = range(len(op.arrays))
+	origin = "origin + " if op.isRandom else ""
 
 	lines = _THREAD + [
 		"\tconst long long packs = n / %d;" % width,
 		"",
 		"\tfor (long long v = first; v < packs; v += stride) {"
 	] + [
-		"\t\tconst %s a%d = reinterpret_cast<const %s *>(in%d)[v];" % (pack, k, pack, k) for k in operands
+		"\t\t%s%s p%d = reinterpret_cast<const %s *>(a%d)[v];" % (
+			"" if operand.isWritten else "const ", packs[k], k, packs[k], k
+		) if operand.isRead else "\t\t%s p%d;" % (packs[k], k)
+		for k, operand in zip(arrays, op.arrays)
 	] + [
-		"\t\t%s r;" % pack,
 		"#pragma unroll",
 		"\t\tfor (int j = 0; j < %d; j++) {" % width
 	] + _element(
-		spec, direction, dtype, read=lambda k: "a%d.v[j]" % k, write=lambda expr: "r.v[j] = %s" % expr, indent="\t\t\t"
-	) + [
-		"\t\t}",
-		"\t\treinterpret_cast<%s *>(out)[v] = r;" % pack,
+		op, dtype, read=lambda k: "p%d.v[j]" % k, write=lambda k, expr: "p%d.v[j] = %s" % (k, expr),
+		index="%sv * %d + j" % (origin, width), indent="\t\t\t"
+	) + ["\t\t}"] + [
+		"\t\treinterpret_cast<%s *>(a%d)[v] = p%d;" % (packs[k], k, k)
+		for k, operand in zip(arrays, op.arrays) if operand.isWritten
+	] + [
 		"\t}",
 		"",
 		"\t/* the last n %% %d elements, one per thread */" % width,
 		"\tconst long long i = packs * %d + first;" % width,
 		"\tif (i < n) {"
 	] + _element(
-		spec, direction, dtype, read=lambda k: "in%d[i]" % k, write=lambda expr: "out[i] = %s" % expr, indent="\t\t"
+		op, dtype, read=lambda k: "a%d[i]" % k, write=lambda k, expr: "a%d[i] = %s" % (k, expr),
+		index="%si" % origin, indent="\t\t"
 	) + ["\t}"]
 
 	return lines
 
 
-def _stridedBody(spec, direction, dtype):
+def _stridedBody(op, dtype):
 	return _THREAD + [
 		"",
 		"\tfor (long long k = first; k < count; k += stride) {",
 		"\t\tconst long long i = start + k * step;"
 	] + _element(
-		spec, direction, dtype, read=lambda k: "in%d[i]" % k, write=lambda expr: "out[i] = %s" % expr, indent="\t\t"
+		op, dtype, read=lambda k: "a%d[i]" % k, write=lambda k, expr: "a%d[i] = %s" % (k, expr), index="i", indent="\t\t"
 	) + ["\t}"]
 
 
-def kernelSource(spec, direction, dtype, variant):
+def kernelSource(op, dtype, variant):
 	"""The full text of one __global__ kernel (without the prelude it needs)."""
 	dtype = np.dtype(dtype)
 	if variant not in VARIANTS:
 		raise ValueError("variant must be one of %s, got %r" % (VARIANTS, variant))
 
-	body = _vectorBody(spec, direction, dtype) if variant == "vector" else _stridedBody(spec, direction, dtype)
-	return "\n".join([_signature(spec, direction, dtype, variant), "{"] + body + ["}", ""])
+	body = _vectorBody(op, dtype) if variant == "vector" else _stridedBody(op, dtype)
+	return "\n".join([_signature(op, dtype, variant), "{"] + body + ["}", ""])
 
 
-def moduleBody(spec, dtype, variant):
-	"""The module's kernels, with C linkage so that pycuda finds them by their plain names."""
-	kernels = [kernelSource(spec, direction, dtype, variant) for direction in DIRECTIONS]
-	return 'extern "C" {\n\n%s\n} /* extern "C" */\n' % "\n".join(kernels)
+def moduleBody(op, dtype, variant):
+	"""The module's kernel, with C linkage so that pycuda finds it by its plain name."""
+	return 'extern "C" {\n\n%s\n} /* extern "C" */\n' % kernelSource(op, dtype, variant)
 
 
-def moduleSource(spec, dtype, variant):
+def moduleSource(op, dtype, variant):
 	"""The exact text the CUDA backend hands to pycuda's SourceModule (with no_extern_c=True)."""
-	return prelude(dtype) + moduleBody(spec, dtype, variant)
+	return prelude(dtype) + moduleBody(op, dtype, variant)
+
+
+def wordsSource():
+	"""The module of globalRng.fillInteger's kernel: the Philox stream's raw words, a block per thread-iteration."""
+	return prelude(np.float32) + """extern "C" {
+
+__global__ void philox_words(unsigned int *out, const long long count, const long long key, const long long counter)
+{
+%s
+	for (long long b = first; b < (count + 3) / 4; b += stride)
+		pz_philox_store_block(out, count, key, counter, b);
+}
+
+} /* extern "C" */
+""" % "\n".join(_THREAD)
+
+
+WORDS_FORMAT = "Pqqq"
+
+
+ROWS_TEMPLATE = """\
+__global__ void softmax_%(name)s(const %(s)s *x, %(s)s *y, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long r = first; r < N * S; r += stride) {
+		const long long base = (r / S) * C * S + r %% S;
+		pz_softmax_row_%(name)s(x + base, y + base, C, S);
+	}
+}
+
+__global__ void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long r = first; r < N * S; r += stride) {
+		const long long base = (r / S) * C * S + r %% S;
+		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
+	}
+}
+
+__global__ void argmax_%(name)s(const %(s)s *x, int *out, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long r = first; r < N * S; r += stride)
+		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
+}
+
+__global__ void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, const long long N, const long long C, const long long S)
+{
+%(thread)s
+	for (long long i = first; i < N * C * S; i += stride)
+		pz_add_vec_element_%(name)s(vec, mat, out, i, (i / S) %% C);
+}
+"""
+
+# the row kernels (a thread per row; add_vec a thread per element) and their prepare formats
+ROW_KERNELS = {"softmax": "PPqqq", "softmax_backward": "PPPqqq", "argmax": "PPqqq", "add_vec": "PPPqqq"}
+
+
+def rowsSource(dtype):
+	"""The row kernels' module of a dtype: the prelude, Kernels/Rows' routines, the kernels."""
+	dtype = np.dtype(dtype)
+	load, store = _converters(dtype, COMPUTE_CTYPE[dtype])
+	routines = Rows.rowRoutines(dtype, STORAGE_CTYPE[dtype], load, store)
+	kernels = ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], thread="\n".join(_THREAD))
+	return prelude(dtype) + routines + '\nextern "C" {\n\n%s\n} /* extern "C" */\n' % kernels
+
+
+def rowKernelName(name, dtype):
+	return "%s_%s" % (name, SHORT_NAME[np.dtype(dtype)])
 
 
 def checkSource(dtype):
@@ -190,5 +291,6 @@ def checkSource(dtype):
 	What the nvcc test compiles: one nvcc run per dtype and arch instead of one per module.
 	"""
 	return prelude(dtype) + "\n".join(
-		moduleBody(spec, dtype, variant) for spec in TABLE.values() for variant in VARIANTS
+		moduleBody(op, dtype, variant) for op in TABLE.values() for variant in VARIANTS
 	)
+

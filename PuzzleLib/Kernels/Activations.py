@@ -2,18 +2,20 @@
 
 Each entry's `forward(m, x, *params)` is the function and `derivative(m, y, *params)` its
 derivative expressed through the OUTPUT y = f(x) (so the input may be overwritten or freed).
-They are written in the language of `Expression.py`, from which the CPU and CUDA kernels of
-every dtype and variant are generated, and which the numpy fallback evaluates directly.
+They are written in the language of `Expression.py`. Each activation is two entries of the
+elementwise table (Table.py): `<name>` computes out = f(x) and `<name>Der` computes
+ingrad = dy * f'(y); from those the CPU and CUDA kernels of every dtype and variant are generated,
+and the numpy fallback evaluates them directly.
 
 The formulas are the numerically stable ones: no intermediate overflows for a finite input,
 no cancellation where the result is small, NaN in gives NaN out. Where a formula selects
 between branches, the NaN case is made to fall into a branch that returns x itself.
 """
 
-import math
 from dataclasses import dataclass
-from numbers import Real
 from typing import Callable, Optional, Tuple
+
+from PuzzleLib.Kernels.ElementwiseOp import IN, OUT, ArgsError, ElementwiseOp, Operand, checkArgs  # noqa: F401 (Activation checks args with it)
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def _orderedBounds(low, high):
 	return None if low < high else "clip needs min < max (got min=%r, max=%r)" % (low, high)
 
 
-TABLE = {spec.name: spec for spec in (
+ACTIVATIONS = {spec.name: spec for spec in (
 	ActivationSpec(
 		"sigmoid", forward=_sigmoid,
 		derivative=lambda m, y: y * (1 - y)
@@ -117,49 +119,21 @@ TABLE = {spec.name: spec for spec in (
 )}
 
 
-class ActivationArgsError(ValueError):
-	pass
+ActivationArgsError = ArgsError
 
 
-def checkArgs(spec, args):
-	"""Returns args as a tuple of floats, or raises ActivationArgsError saying what is wrong."""
-	if not isinstance(args, (tuple, list)):
-		raise ActivationArgsError(
-			"args must be a tuple of %d number(s) %s, got %r" % (len(spec.params), spec.params, args)
-		)
 
-	if len(args) != len(spec.params):
-		raise ActivationArgsError("%s takes %d arg(s) %s, got %d: %r" % (
-			spec.name, len(spec.params), spec.params, len(args), tuple(args)
-		))
-
-	for paramName, arg in zip(spec.params, args):
-		if isinstance(arg, bool) or not isinstance(arg, Real):
-			raise ActivationArgsError("%s: %s must be a real number, got %r" % (spec.name, paramName, arg))
-
-		if not math.isfinite(arg):
-			raise ActivationArgsError("%s: %s must be finite, got %r" % (spec.name, paramName, arg))
-
-	args = tuple(float(arg) for arg in args)
-	problem = spec.rule(*args) if spec.rule is not None else None
-
-	if problem is not None:
-		raise ActivationArgsError("%s: %s" % (spec.name, problem))
-
-	return args
+def forwardOp(spec):
+	"""The table entry out = f(x): the kernel ker(out, x, *params)."""
+	return ElementwiseOp(
+		spec.name, operands=(Operand("out", OUT), Operand("x", IN)),
+		formula=spec.forward, params=spec.params, rule=spec.rule
+	)
 
 
-# The kernels' operands after the output, in call order: forward ker(out, x), backward
-# ker(ingrad, outgrad, outdata), each followed by the activation's params.
-DIRECTIONS = {
-	"forward": ("x", ),
-	"backward": ("dy", "y")
-}
-
-
-def kernelFormula(spec, direction):
-	"""(operand names, formula(m, *operands, *params)) of one kernel direction."""
-	if direction == "forward":
-		return DIRECTIONS[direction], spec.forward
-
-	return DIRECTIONS[direction], lambda m, dy, y, *params: gradient(spec, m, y, dy, params)
+def backwardOp(spec):
+	"""The table entry ingrad = dy * f'(y): the kernel ker(ingrad, dy, y, *params)."""
+	return ElementwiseOp(
+		spec.name + "Der", operands=(Operand("ingrad", OUT), Operand("dy", IN), Operand("y", IN)),
+		formula=lambda m, dy, y, *params: gradient(spec, m, y, dy, params), params=spec.params, rule=spec.rule
+	)

@@ -1,8 +1,8 @@
-"""Per-element C statements of a kernel, shared by the CPU and CUDA source generators: pure."""
+"""Per-element C statements of a table entry's kernel, shared by the CPU and CUDA source generators: pure."""
 
 import os
 
-from PuzzleLib.Kernels.Activations import kernelFormula
+from PuzzleLib.Kernels.ElementwiseOp import NORMAL, UNIFORM
 from PuzzleLib.Kernels.Expression import cFormula
 
 
@@ -10,26 +10,54 @@ from PuzzleLib.Kernels.Expression import cFormula
 # arithmetic on the CPU and the GPU, and more exact than either library's (see the header).
 INLINE_FUNCTIONS = {"float": {"exp": "pz_expf"}, "double": {}}
 
-with open(os.path.join(os.path.dirname(__file__), "inline_math.h")) as _file:
-	INLINE_MATH = _file.read()
+
+def _read(name):
+	with open(os.path.join(os.path.dirname(__file__), name)) as file:
+		return file.read()
 
 
-def paramNames(spec):
-	return tuple("p_%s" % name for name in spec.params)
+# the shared inline math, then the Philox stream (which uses its PZ_INLINE)
+INLINE_MATH = _read("inline_math.h") + "\n" + _read("philox.h")
+
+# the C names of a random entry's stream arguments, after its params, and its operands' functions
+RNG_ARGS = ("rng_key", "rng_counter")
+RANDOM_FUNCTIONS = {UNIFORM: "pz_philox_uniform", NORMAL: "pz_philox_normal"}
 
 
-def elementBody(spec, direction, ctype, load, store):
+def paramNames(op):
+	return tuple("p_%s" % name for name in op.params)
+
+
+def valueName(operand):
+	return "v_%s" % operand.name
+
+
+def elementBody(op, ctype, load, store, index="i"):
 	"""Lines that compute one element; the source they go in must contain INLINE_MATH.
 
-	load(k) is the C expression reading operand k (0-based, after the output) at the element,
-	already converted to ctype; store(expr) is the statement writing expr (of ctype) to the output.
+	load(k) is the C expression reading array operand k (in call order) at the element, already
+	converted to ctype; store(k, expr) is the statement writing expr (of ctype) to array operand k.
+	index is the C expression of the element's flat index in the arrays, which numbers the random
+	stream's elements.
 	"""
-	operands, formula = kernelFormula(spec, direction)
-	lines = ["const %s %s = %s;" % (ctype, name, load(k)) for k, name in enumerate(operands)]
+	arrayIndex = {operand: k for k, operand in enumerate(op.arrays)}
+	lines = []
 
-	statements, result = cFormula(formula, ctype, operands + paramNames(spec), functions=INLINE_FUNCTIONS[ctype])
-	return lines + statements + [store(result)]
+	for operand in op.readable:
+		if operand.role in RANDOM_FUNCTIONS:
+			value = "(%s)%s(%s, %s, %s)" % (ctype, RANDOM_FUNCTIONS[operand.role], RNG_ARGS[0], RNG_ARGS[1], index)
+		else:
+			value = load(arrayIndex[operand])
+		lines.append("const %s %s = %s;" % (ctype, valueName(operand), value))
+
+	operands = tuple(valueName(operand) for operand in op.readable) + paramNames(op)
+	statements, results = cFormula(op.formula, ctype, operands, functions=INLINE_FUNCTIONS[ctype], many=True)
+	results = op.results(tuple(results))
+
+	return lines + statements + [
+		store(arrayIndex[operand], result) for operand, result in zip(op.written, results)
+	]
 
 
-def kernelName(spec, direction, dtypeName):
-	return "%s_%s_%s" % (spec.name, direction, dtypeName)
+def kernelName(op, dtypeName):
+	return "%s_%s" % (op.name, dtypeName)

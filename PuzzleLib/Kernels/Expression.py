@@ -35,6 +35,7 @@ class NumpyMath:
 	def expm1(self, value): return self._rounded(np.expm1, value)
 	def log1p(self, value): return self._rounded(np.log1p, value)
 	def tanh(self, value): return self._rounded(np.tanh, value)
+	def sqrt(self, value): return self._rounded(np.sqrt, value)
 
 
 # operators that make a condition, kept inline in the select that uses them; every other
@@ -128,16 +129,20 @@ class CMath:
 	def expm1(self, value): return self.call("expm1", value)
 	def log1p(self, value): return self.call("log1p", value)
 	def tanh(self, value): return self.call("tanh", value)
+	def sqrt(self, value): return self.call("sqrt", value)      # correctly rounded everywhere: an instruction
 
 
 MATH_FUNCTIONS = ("fabs", "exp", "expm1", "log1p", "tanh")
 
 
-def cFormula(formula, ctype, operands, prefix="t", functions=None):
+def cFormula(formula, ctype, operands, prefix="t", functions=None, many=False):
 	"""Renders `formula(m, *operands)` into (statements, result expression) of C over ctype.
 
-	`operands` are the C names the formula's arguments are bound to, in order.
+	`operands` are the C names the formula's arguments are bound to, in order. With many=True the
+	formula may return a tuple, and the result is a tuple of expressions.
 	"""
 	math = CMath(ctype, prefix, functions)
 	result = formula(math, *(math.symbol(name) for name in operands))
+	if many:
+		return math.statements, tuple(math.operand(value) for value in (result if isinstance(result, tuple) else (result, )))
 	return math.statements, math.operand(result)

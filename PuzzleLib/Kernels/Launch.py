@@ -4,8 +4,8 @@ from collections import namedtuple
 
 import numpy as np
 
-from PuzzleLib.Kernels.Activations import DIRECTIONS, checkArgs
 from PuzzleLib.Kernels.Codegen import kernelName
+from PuzzleLib.Kernels.ElementwiseOp import checkArgs
 
 
 # dtype -> the C type the math is computed in: float16 computes in float32 and rounds once
@@ -69,19 +69,21 @@ def checkSlice(slc):
 		raise KernelError("slice step must not be zero, got %r" % (slc, ))
 
 
-def checkOperands(name, dtype, arrays, arrayType, contiguous):
-	"""Every array is of the backend's type, the kernel's dtype, one size, C-contiguous, and no input
-	overlaps the output unless it is the output."""
+def checkOperands(name, names, dtypes, arrays, written, arrayType, contiguous):
+	"""Every array is of the backend's type, its operand's dtype, one size and C-contiguous; a written
+	operand overlaps no other operand, except a read-only input that is the very same array (inplace)."""
 	first = arrays[0]
 
-	for index, ary in enumerate(arrays):
+	for index, (ary, dtype) in enumerate(zip(arrays, dtypes)):
 		if not isinstance(ary, arrayType):
 			raise KernelError("%s kernel: operand %d must be a %s.%s, got %s" % (
 				name, index, arrayType.__module__, arrayType.__name__, type(ary).__name__
 			))
 
 		if ary.dtype != dtype:
-			raise KernelError("%s kernel: operand %d has dtype %s, the kernel is for %s" % (name, index, ary.dtype, dtype))
+			raise KernelError("%s kernel: operand %d (%s) has dtype %s, the kernel takes %s" % (
+				name, index, names[index], ary.dtype, dtype
+			))
 
 		if ary.size != first.size:
 			raise KernelError("%s kernel: operand %d has %d elements, operand 0 has %d" % (
@@ -94,52 +96,86 @@ def checkOperands(name, dtype, arrays, arrayType, contiguous):
 	if first.size == 0:
 		return          # nothing is written (and pycuda's empty arrays have no address)
 
-	# an input may be the output itself (inplace), but not overlap it shifted: it would be read
+	# an input may be an output itself (inplace), but not overlap it shifted: it would be read
 	# after it is written, in an order that depends on the vectorization and the threads
-	start = int(first.ptr)
-	for index, ary in enumerate(arrays[1:], 1):
-		other = int(ary.ptr)
-		if other != start and other < start + first.nbytes and start < other + ary.nbytes:
-			raise KernelError("%s kernel: operand %d overlaps the output (operand 0) without being it; "
-				"only the very same array may be both" % (name, index))
+	for out in written:
+		start, end = int(arrays[out].ptr), int(arrays[out].ptr) + arrays[out].nbytes
+		for index, ary in enumerate(arrays):
+			if index == out:
+				continue
+
+			other = int(ary.ptr)
+			if other == start and index not in written and ary.nbytes == arrays[out].nbytes:
+				continue
+
+			if other < end and start < other + ary.nbytes:
+				raise KernelError("%s kernel: operand %d overlaps operand %d, which the kernel writes; "
+					"only an input may be the very same array as an output" % (name, index, out))
+
+
+INT64 = 1 << 64
+
+
+def checkStream(name, key, counter):
+	"""The random stream's (key, counter) as the signed 64-bit ints a kernel takes (mod 2^64)."""
+	for what, value in (("key", key), ("counter", counter)):
+		if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+			raise KernelError("%s kernel: the random stream's %s must be an int, got %r" % (name, what, value))
+
+	return tuple((int(value) + (1 << 63)) % INT64 - (1 << 63) for value in (key, counter))
 
 
 class ElementwiseKernel:
-	"""ker(out, *operands, *args, slice=None): out[i] = f(operands[i]) for i in the flat slice.
+	"""ker(*arrays, *args[, key, counter], slice=None): one table entry over the flat slice.
 
-	Elements outside the slice are not touched. The checks every backend makes before a kernel
-	runs live here once; a backend subclass names its array type and contiguity test and
-	implements run(out, operands, span, args), which is called only when the slice selects at
-	least one element, with args already validated floats.
+	The arrays are the entry's array operands in its order, args its params; an entry with a
+	random operand also takes the stream's key and counter. Elements outside the slice are not
+	touched. The checks every backend makes before a kernel runs live here once; a backend
+	subclass names its array type and contiguity test and implements run(arrays, span, args),
+	which is called only when the slice selects at least one element, with args already
+	validated (floats, then the stream's two ints).
 	"""
 
 	arrayType = None                 # the backend's GPUArray class
 	isContiguous = None              # staticmethod(ary -> bool)
 
-	def __init__(self, spec, direction, dtype):
-		self.spec, self.direction, self.dtype = spec, direction, dtype
-		self.name = kernelName(spec, direction, SHORT_NAME[dtype])
-		self.nOperands = len(DIRECTIONS[direction])
+	def __init__(self, op, dtype):
+		self.op, self.dtype = op, dtype
+		self.name = kernelName(op, SHORT_NAME[dtype])
+		self.dtypes = op.arrayDtypes(dtype)
+		self.nArrays = len(self.dtypes)
+		self.names = tuple(operand.name for operand in op.arrays)
+		self.written = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
+		self.nArgs = len(op.params)
 		self.checkedArgs = {}
 
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
 
-	def __call__(self, out, *operandsAndArgs, slice=None):
-		operands, args = operandsAndArgs[:self.nOperands], operandsAndArgs[self.nOperands:]
-		if len(operands) != self.nOperands:
-			raise KernelError("%s kernel takes %d array(s) after the output, got %d" % (
-				self.name, self.nOperands, len(operands)
+	def __call__(self, *arraysAndArgs, slice=None):
+		arrays, args = arraysAndArgs[:self.nArrays], arraysAndArgs[self.nArrays:]
+		if len(arrays) != self.nArrays:
+			raise KernelError("%s kernel takes %d array(s) %s, got %d, then %d arg(s) %s%s" % (
+				self.name, self.nArrays, self.names, len(arrays), self.nArgs,
+				self.op.params, ", then the random stream's key and counter" if self.op.isRandom else ""
 			))
 
-		if args or self.spec.params:
+		stream = ()
+		if self.op.isRandom:
+			if len(args) != self.nArgs + 2:
+				raise KernelError("%s kernel takes %d arg(s) %s and the random stream's key and counter, got %d arg(s)" % (
+					self.name, self.nArgs, self.op.params, len(args)
+				))
+			args, stream = args[:self.nArgs], checkStream(self.name, *args[self.nArgs:])
+
+		if args or self.op.params:
 			args = self.checkArgs(args)
 
-		checkOperands(self.name, self.dtype, (out, ) + operands, self.arrayType, self.isContiguous)
-		span = resolveSlice(slice, out.size)
+		checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
+		span = resolveSlice(slice, arrays[0].size)
 
 		if span.count > 0:
-			self.run(out, operands, span, args)
+			self.run(arrays, span, args + stream)
 
 	def checkArgs(self, args):
 		# the types are in the key because True == 1.0 == 1 hash alike and a bool is refused
@@ -150,7 +186,7 @@ class ElementwiseKernel:
 			pass
 
 		try:
-			checked = checkArgs(self.spec, args)
+			checked = checkArgs(self.op, args)
 		except ValueError as e:
 			raise KernelError("%s kernel: %s" % (self.name, e)) from None
 
@@ -159,5 +195,5 @@ class ElementwiseKernel:
 		self.checkedArgs[key] = checked
 		return checked
 
-	def run(self, out, operands, span, args):
+	def run(self, arrays, span, args):
 		raise NotImplementedError

@@ -44,3 +44,30 @@ PZ_INLINE float pz_expf(float x)
 
 	return x != x ? x : y;
 }
+
+/* exp(x) of a double argument, to float accuracy (within 1 ulp): the reduction r = x - k ln2 is done
+   in double, so an argument formed as a difference in double (softmax's x - max) keeps its exactness;
+   the rest is pz_expf's. */
+PZ_INLINE float pz_expf_wide(double x)
+{
+	double t = x > -104.0 ? x : -104.0;
+	t = t < 89.0 ? t : 89.0;
+
+	const double kd = rint(t * 1.4426950408889634);
+	const float r = (float)(t - kd * 0.69314718055994531);
+
+	float p = 1.98412698412698413e-04f;
+	p = p * r + 1.38888888888888889e-03f;
+	p = p * r + 8.33333333333333333e-03f;
+	p = p * r + 4.16666666666666667e-02f;
+	p = p * r + 1.66666666666666667e-01f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+
+	const int32_t k = (int32_t)kd;
+	const int32_t k1 = k >> 1, k2 = k - k1;
+	const float y = (p * pz_bits_to_float((k1 + 127) << 23)) * pz_bits_to_float((k2 + 127) << 23);
+
+	return x != x ? (float)x : y;
+}

@@ -7,12 +7,12 @@ import numpy as np
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
-from PuzzleLib.Kernels.Activations import TABLE, ActivationArgsError, checkArgs
+from PuzzleLib.Kernels.Activations import ACTIVATIONS, ActivationArgsError, checkArgs
 from PuzzleLib.Kernels.Launch import KernelError, checkSlice
 from PuzzleLib.Modules.Module import Module, ModuleError
 
 
-ActivationType = Enum("ActivationType", {name: name for name in TABLE}, type=str, module=__name__)
+ActivationType = Enum("ActivationType", {name: name for name in ACTIVATIONS}, type=str, module=__name__)
 ActivationType.__doc__ = "The activations by name; a member equals its name as a str."
 
 globals().update(ActivationType.__members__)
@@ -26,9 +26,9 @@ class Activation(Module):
 
 		self.gradUsesOutData = True
 
-		spec = TABLE.get(activation) if isinstance(activation, str) else None
+		spec = ACTIVATIONS.get(activation) if isinstance(activation, str) else None
 		if spec is None:
-			raise self.error("unknown activation %r; valid ones are: %s" % (activation, ", ".join(TABLE)))
+			raise self.error("unknown activation %r; valid ones are: %s" % (activation, ", ".join(ACTIVATIONS)))
 
 		if slc is not None:
 			try:

@@ -4,6 +4,9 @@ from PuzzleLib.Modules.Activation import Activation
 from PuzzleLib.Modules.Linear import Linear
 from PuzzleLib.Modules.Flatten import Flatten
 from PuzzleLib.Modules.Identity import Identity
-from PuzzleLib.Modules.Interim import Dropout     # INTERIM until the real module lands
+from PuzzleLib.Modules.Dropout import Dropout
+from PuzzleLib.Modules.SoftMax import SoftMax
 
-__all__ = ["Module", "ModuleError", "InitScheme", "FactorType", "Activation", "Linear", "Flatten", "Identity", "Dropout"]
+__all__ = [
+	"Module", "ModuleError", "InitScheme", "FactorType", "Activation", "Linear", "Flatten", "Identity", "Dropout", "SoftMax"
+]

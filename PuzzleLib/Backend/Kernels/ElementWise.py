@@ -1,14 +1,17 @@
-"""xxxKer(dtype) and xxxDerKer(dtype) for every activation in the table, on the chosen backend.
+"""xxxKer(dtype) for every entry of the elementwise table, on the chosen backend.
 
     ker = sigmoidKer(np.float32);    ker(outdata, indata, *args, slice=None)
     der = sigmoidDerKer(np.float32); der(ingrad, outgrad, outdata, *args, slice=None)
+    drop = dropoutKer(np.float32);   drop(outdata, indata, p, scale, key, counter, slice=None)
+    minimumKer(np.float32)(out, x, y); maximumKer(np.float32)(out, x, y)
 
-A kernel writes only the elements in the flat slice; the rest of the output is not touched.
+A kernel takes its entry's arrays in order, then its params (Kernels/Table.py lists them), and
+writes only the elements in the flat slice; the rest of every written array is not touched.
 """
 
 from PuzzleLib import Backend
-from PuzzleLib.Kernels.Activations import TABLE
 from PuzzleLib.Kernels.Launch import kernelDtype
+from PuzzleLib.Kernels.Table import TABLE
 
 if Backend.isCuda:
 	from PuzzleLib.Cuda.ElementWise import kernel
@@ -16,20 +19,19 @@ else:
 	from PuzzleLib.CPU.ElementWise import kernel
 
 
-def _factory(spec, direction):
+def _factory(op):
 	def factory(dtype):
-		return kernel(spec, direction, kernelDtype(dtype))
+		return kernel(op, kernelDtype(dtype))
 
-	factory.__name__ = "%s%sKer" % (spec.name, "Der" if direction == "backward" else "")
-	factory.__doc__ = "The %s %s kernel for dtype." % (spec.name, direction)
+	factory.__name__ = "%sKer" % op.name
+	factory.__doc__ = "The %s kernel for dtype: %s(%s)." % (op.name, factory.__name__, ", ".join(
+		[operand.name for operand in op.arrays] + list(op.params) + (["key", "counter"] if op.isRandom else [])
+	))
 	return factory
 
 
 __all__ = []
-for _spec in TABLE.values():
-	for _direction in ("forward", "backward"):
-		_factory_ = _factory(_spec, _direction)
-		globals()[_factory_.__name__] = _factory_
-		__all__.append(_factory_.__name__)
-
-from PuzzleLib.Backend.Kernels.Updates import *         # noqa: E402,F401,F403 (INTERIM: the update kernels)
+for _op in TABLE.values():
+	_factory_ = _factory(_op)
+	globals()[_factory_.__name__] = _factory_
+	__all__.append(_factory_.__name__)

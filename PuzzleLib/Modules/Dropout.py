@@ -1,0 +1,99 @@
+"""Dropout: in train mode zeroes each element with probability p and scales the kept ones by 1/(1 - p).
+
+The mask is not stored: each forward pass reserves a fresh draw of the Philox stream (rng.reserve)
+and the table's dropout entry recomputes the element's uniform u from it, keeping the element when
+u >= p. Backward runs the same entry with the same draw on the gradient, so it applies exactly the
+forward's mask and scale.
+"""
+
+from numbers import Real
+
+import numpy as np
+
+from PuzzleLib import Config
+from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Backend.Kernels import ElementWise
+from PuzzleLib.Kernels.Launch import KernelError, checkSlice
+from PuzzleLib.Modules.Module import Module
+
+
+class Dropout(Module):
+	def __init__(self, p=0.5, rng=gpuarray.globalRng, slicing=None, inplace=False, name=None):
+		super().__init__(name)
+		self.registerBlueprint(locals(), exclude=["rng"])
+
+		if isinstance(p, bool) or not isinstance(p, Real) or not 0 <= p < 1:
+			raise self.error("p (the drop probability) must be a number in [0, 1), got %r" % (p, ))
+
+		if slicing is not None:
+			try:
+				checkSlice(slicing)
+			except KernelError as e:
+				raise self.error("slicing: %s" % e) from None
+
+		if not isinstance(inplace, bool):
+			raise self.error("inplace must be True or False, got %r" % (inplace, ))
+
+		if not callable(getattr(rng, "reserve", None)):
+			raise self.error("rng must be a generator with reserve(size), such as gpuarray.globalRng, got %r" % (rng, ))
+
+		self.p = float(p)
+		self.scale = 1.0 / (1.0 - self.p)
+		self.rng = rng
+		self.slice = slicing
+		self.inplace = inplace
+		self.stream = None                 # the (key, counter) of the last train-mode forward pass
+
+		if inplace and Config.showWarnings:
+			Config.getLogger().warning("%s is using inplace flag", self)
+
+	def _apply(self, source, stream):
+		try:
+			kernel = ElementWise.dropoutKer(source.dtype)
+			if self.inplace:
+				out = source
+			else:
+				out = gpuarray.empty(source.shape, dtype=source.dtype, allocator=gpuarray.memoryPool)
+				if self.slice is not None:
+					gpuarray.copy(out, source)
+
+			kernel(out, source, self.p, self.scale, *stream, slice=self.slice)
+		except KernelError as e:
+			raise self.error(str(e)) from None
+
+		return out
+
+	def updateData(self, data):
+		if not self.train:
+			self.data = data
+			return
+
+		stream = self.rng.reserve(data.size)
+		self.data = self._apply(data, stream)
+		self.stream = stream
+
+	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
+		if self.train and self.stream is None:
+			raise self.error("backward called in train mode before a train-mode forward pass (it applies that pass's mask)")
+
+		super().backward(grad, updParamGrads, updGrad, scale, momentum)
+
+	def updateGrad(self, grad):
+		self.grad = self._apply(grad, self.stream) if self.train else grad
+
+	def checkGradShape(self, shape):
+		if self.inData is not None and shape != self.inData.shape:
+			raise self.error("grad has shape %s, the data had shape %s" % (shape, self.inData.shape))
+
+	def reset(self):
+		super().reset()
+		self.stream = None
+
+	def dataShapeFrom(self, shape):
+		return shape
+
+	def gradShapeFrom(self, shape):
+		return shape
+
+	def supportedDtypes(self):
+		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())

@@ -1,0 +1,187 @@
+"""SoftMax and the softmax kernels: rows of any magnitude, -inf entries, equal rows, <= 8 ulp in
+float32 against a float64 reference, backward by central differences in float64, spatial data,
+dtypes and bad input."""
+
+import numpy as np
+import pytest
+
+import reference
+from cases import gpu
+
+
+def softmaxReference(x):
+	"""Plain float64 softmax over axis 1, written out per row."""
+	x = x.astype(np.float64)
+	top = np.max(x, axis=1, keepdims=True)
+	e = np.exp(x - top)
+	return e / np.sum(e, axis=1, keepdims=True)
+
+
+def hardRows(dtype=np.float32, C=97):
+	rng = np.random.default_rng(0)
+	rows = [
+		rng.standard_normal(C) * 3,
+		rng.uniform(-1e4, 1e4, C),                          # logits +-1e4
+		np.full(C, 1e4), np.full(C, -1e4), np.full(C, 0.5),   # rows of equal values
+		np.where(rng.random(C) < 0.5, -np.inf, rng.standard_normal(C)),  # -inf entries
+		np.concatenate([[1e4], rng.uniform(-1e4, 1e4 - 200, C - 1)]),   # one dominant entry
+		rng.standard_normal(C) * 30,
+	]
+	with np.errstate(over="ignore"):
+		return np.array(rows).astype(dtype)
+
+
+def test_hard_rows_within_8_ulp(backend):
+	from PuzzleLib.Modules import SoftMax
+	x = hardRows()
+	y = SoftMax()(gpu(x)).get()
+
+	assert np.isfinite(y).all()
+	reference.assertClose(y, softmaxReference(x), "softmax float32", bound=8)
+	assert np.allclose(y.astype(np.float64).sum(axis=1), 1, rtol=1e-6)
+
+
+def test_random_rows_of_many_lengths_within_8_ulp(backend):
+	from PuzzleLib.Modules import SoftMax
+	rng = np.random.default_rng(1)
+	for C in (1, 2, 31, 32, 33, 1000, 4099):
+		x = (rng.standard_normal((5, C)) * rng.choice([0.1, 5, 80], (5, 1))).astype(np.float32)
+		reference.assertClose(SoftMax()(gpu(x)).get(), softmaxReference(x), "softmax C=%d" % C, bound=8)
+
+
+def test_a_row_of_only_minus_infinity_is_uniform(backend):
+	from PuzzleLib.Backend.Dnn import softmaxNd
+	x = np.full((2, 5), -np.inf, dtype=np.float32)
+	x[1, 3] = 0
+	y = softmaxNd(gpu(x)).get()
+	assert np.array_equal(y[0], np.full(5, 0.2, np.float32)) and np.array_equal(y[1], np.eye(5, dtype=np.float32)[3])
+
+
+def test_nan_in_a_row_gives_nan_in_that_row_only(backend):
+	from PuzzleLib.Backend.Dnn import softmaxNd
+	x = np.zeros((3, 4), dtype=np.float32)
+	x[1, 2] = np.nan
+	y = softmaxNd(gpu(x)).get()
+	assert np.isnan(y[1]).all() and np.array_equal(y[[0, 2]], np.full((2, 4), 0.25, np.float32))
+
+
+def test_spatial_data_is_softmaxed_per_position(backend):
+	from PuzzleLib.Modules import SoftMax
+	x = (np.random.default_rng(2).standard_normal((3, 6, 5, 4)) * 10).astype(np.float32)
+	y = SoftMax()(gpu(x)).get()
+	reference.assertClose(y, softmaxReference(x), "softmax 4-D", bound=8)
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.float16, 2), (np.float64, 8)])
+def test_other_dtypes(backend, dtype, bound):
+	from PuzzleLib.Modules import SoftMax
+	x = hardRows(dtype, C=40)
+	softmax = SoftMax()
+	softmax.calcMode(dtype)
+	y = softmax(gpu(x)).get()
+	assert y.dtype == dtype and np.isfinite(y).all()
+	reference.assertClose(y, softmaxReference(x), "softmax %s" % np.dtype(dtype).name, bound=bound)
+
+
+def test_backward_matches_the_formula(backend):
+	from PuzzleLib.Modules import SoftMax
+	rng = np.random.default_rng(3)
+	x = (rng.standard_normal((7, 50)) * 4).astype(np.float32)
+	g = rng.standard_normal((7, 50)).astype(np.float32)
+
+	softmax = SoftMax()
+	y = softmax(gpu(x)).get()
+	softmax.backward(gpu(g))
+
+	y64, g64 = y.astype(np.float64), g.astype(np.float64)
+	expected = y64 * (g64 - np.sum(g64 * y64, axis=1, keepdims=True))
+	got = softmax.grad.get().astype(np.float64)
+	assert np.allclose(got, expected, rtol=1e-5, atol=1e-7 * np.abs(g64).max())
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (2, 3, 5)])
+def test_backward_by_central_differences(backend, shape):
+	from PuzzleLib.Modules import SoftMax
+	rng = np.random.default_rng(4)
+	x = rng.standard_normal(shape) * 2
+	g = rng.standard_normal(shape)
+
+	softmax = SoftMax()
+	softmax.calcMode(np.float64)
+
+	def loss(values):
+		return float(np.sum(softmax(gpu(values)).get() * g))
+
+	softmax(gpu(x))
+	softmax.backward(gpu(g))
+	analytic = softmax.grad.get()
+
+	h = 1e-6
+	numeric = np.zeros_like(x)
+	for i in np.ndindex(x.shape):
+		up, down = x.copy(), x.copy()
+		up[i] += h
+		down[i] -= h
+		numeric[i] = (loss(up) - loss(down)) / (2 * h)
+
+	assert np.allclose(analytic, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_kernels_run_in_place(backend):
+	from PuzzleLib.Backend.Dnn import softmaxNd, softmaxNdBackward
+	x = (np.random.default_rng(5).standard_normal((3, 9)) * 5).astype(np.float32)
+	g = np.random.default_rng(6).standard_normal((3, 9)).astype(np.float32)
+
+	expected = softmaxNd(gpu(x)).get()
+	data = gpu(x)
+	assert softmaxNd(data, out=data) is data and np.array_equal(data.get(), expected)
+
+	grad = gpu(g)
+	reference_ = softmaxNdBackward(data, gpu(g)).get()
+	assert softmaxNdBackward(data, grad, out=grad) is grad and np.array_equal(grad.get(), reference_)
+
+
+def test_bad_input_is_a_module_error_and_changes_nothing(backend):
+	from PuzzleLib.Modules import ModuleError, SoftMax
+	softmax = SoftMax()
+	x = gpu(np.zeros((2, 3), np.float32))
+	y = softmax(x)
+
+	for call in (
+		lambda: softmax(gpu(np.zeros(3, np.float32))),                 # rank 1
+		lambda: softmax(gpu(np.zeros((2, 3), np.float64))),            # dtype
+		lambda: softmax(np.zeros((2, 3), np.float32)),                 # host array
+		lambda: softmax.backward(gpu(np.zeros((2, 4), np.float32))),   # width
+		lambda: softmax.backward(gpu(np.zeros((2, 3), np.float16))),
+	):
+		with pytest.raises(ModuleError):
+			call()
+	assert softmax.data is y and softmax.inData is x and softmax.grad is None
+
+	with pytest.raises(ModuleError, match="before forward"):
+		SoftMax().backward(gpu(np.zeros((2, 3), np.float32)))
+
+
+def test_kernel_errors(backend):
+	from PuzzleLib.Backend.Dnn import softmaxNd, softmaxNdBackward
+	from PuzzleLib.Kernels.Launch import KernelError
+	a = gpu(np.zeros((4, 5), np.float32))
+
+	for call in (
+		lambda: softmaxNd(gpu(np.zeros(5, np.float32))),
+		lambda: softmaxNd(gpu(np.zeros((4, 5), np.int32))),
+		lambda: softmaxNd(a, out=gpu(np.zeros((4, 6), np.float32))),
+		lambda: softmaxNd(a, out=a.reshape(20)[1:].reshape(19)),
+		lambda: softmaxNdBackward(a, gpu(np.zeros((4, 6), np.float32))),
+		lambda: softmaxNdBackward(a, a, out=a),
+	):
+		with pytest.raises(KernelError):
+			call()
+
+
+def test_blueprint_and_flags(backend):
+	from PuzzleLib.Modules import SoftMax
+	softmax = SoftMax(name="sm")
+	assert softmax.getBlueprint() == {"classname": "SoftMax", "scheme": {"name": "sm"}}
+	assert softmax.gradUsesOutData is True
+	assert softmax.dataShapeFrom((2, 3)) == (2, 3) and softmax.gradShapeFrom((2, 3)) == (2, 3)
