@@ -219,7 +219,8 @@ def main():
 	parser.add_argument("--size", type=int, default=None, help="elements (default 2^24 on cpu, 2^26 on cuda)")
 	parser.add_argument("--dtype", nargs="+", default=None, help="default float32 on cpu, float32 float16 on cuda")
 	parser.add_argument("--repeat", type=int, default=10)
-	parser.add_argument("--only", choices=("activations", "linear"), default=None, help="run one part (default both)")
+	parser.add_argument("--only", choices=("activations", "linear", "training"), default=None, help="run one part (default all)")
+	parser.add_argument("--samples", type=int, default=60000, help="samples of the training epoch (default 60000)")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
@@ -241,6 +242,12 @@ def main():
 		for dtype in dtypes:
 			BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
 		BenchmarkLinear.perCall(timeit)
+
+	if args.only in (None, "training"):
+		from PuzzleLib import BenchmarkTraining
+		if args.only is None:
+			print()
+		BenchmarkTraining.run(timeit, samples=args.samples, repeat=min(args.repeat, 3))
 
 
 if __name__ == "__main__":
