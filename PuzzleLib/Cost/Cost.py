@@ -32,7 +32,7 @@ class Cost:
 		if pred.dtype not in (np.float16, np.float32, np.float64):
 			raise self.error("pred must be float16, float32 or float64, got %s" % pred.dtype)
 
-		if pred.ndim < 1 or pred.shape[0] == 0:
+		if len(pred.shape) < 1 or pred.shape[0] == 0:
 			raise self.error("pred must hold a non-empty batch, got shape %s" % (pred.shape, ))
 
 	def checkTarget(self, pred, target):

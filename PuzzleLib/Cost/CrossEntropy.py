@@ -29,7 +29,7 @@ class CrossEntropy(Cost):
 
 	def checkPrediction(self, pred):
 		super().checkPrediction(pred)
-		if pred.ndim < 2:
+		if len(pred.shape) < 2:
 			raise self.error("scores must be (batch, classes, ...), got shape %s" % (pred.shape, ))
 
 	def checkTarget(self, pred, target):
