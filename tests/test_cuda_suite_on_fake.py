@@ -19,7 +19,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = (
 	"test_accuracy.py", "test_module.py", "test_errors.py",
 	"test_blas.py", "test_variable.py", "test_linear.py", "test_save_load.py", "test_shared_array.py",
-	"test_philox.py", "test_dropout.py", "test_softmax.py", "test_matvec.py"
+	"test_philox.py", "test_dropout.py", "test_softmax.py", "test_matvec.py",
+	"test_costs.py", "test_containers.py", "test_optimizers.py", "test_handlers.py"
 )
 
 CHILD = """
