@@ -23,6 +23,22 @@ from PuzzleLib.Modules.Dropout import Dropout
 from PuzzleLib.Modules.SoftMax import SoftMax
 
 
+def positiveInt(text):
+	"""argparse type: an integer >= 1 (a size or a repeat count)."""
+	try:
+		value = int(text)
+	except ValueError:
+		raise argparse.ArgumentTypeError("expected an integer >= 1, got %r" % text) from None
+
+	if value < 1:
+		raise argparse.ArgumentTypeError("expected an integer >= 1, got %r" % text)
+	return value
+
+
+def dtypeNames():
+	return [np.dtype(dtype).name for dtype, _ in gpuarray.dtypesSupported()]
+
+
 def timeit(fn, repeat, synchronize=gpuarray.synchronize):
 	"""Median seconds of fn() over repeat runs, after one warm-up run."""
 	fn()
@@ -215,12 +231,14 @@ def hostOverhead(size=1024, calls=2000, out=print):
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-	parser.add_argument("--size", type=int, default=None, help="elements (default 2^24 on cpu, 2^26 on cuda)")
-	parser.add_argument("--dtype", nargs="+", default=None, help="default float32 on cpu, float32 float16 on cuda")
-	parser.add_argument("--repeat", type=int, default=10)
+	parser = argparse.ArgumentParser(prog="python -m PuzzleLib.Benchmark", description=__doc__.split("\n\n")[0])
+	parser.add_argument("--size", type=positiveInt, default=None, help="elements (default 2^24 on cpu, 2^26 on cuda)")
+	parser.add_argument(
+		"--dtype", nargs="+", choices=dtypeNames(), default=None, help="default float32 on cpu, float32 float16 on cuda"
+	)
+	parser.add_argument("--repeat", type=positiveInt, default=10)
 	parser.add_argument("--only", choices=("activations", "linear", "training"), default=None, help="run one part (default all)")
-	parser.add_argument("--samples", type=int, default=60000, help="samples of the training epoch (default 60000)")
+	parser.add_argument("--samples", type=positiveInt, default=60000, help="samples of the training epoch (default 60000)")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)

@@ -8,7 +8,7 @@ import numpy as np
 
 from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Benchmark import moduleTimes, testData
+from PuzzleLib.Benchmark import moduleTimes, positiveInt, testData
 from PuzzleLib.Kernels.Activations import ACTIVATIONS
 from PuzzleLib.Modules import Activation
 
@@ -77,10 +77,10 @@ def trainDigits(epochs):
 
 
 def main():
-	parser = argparse.ArgumentParser(description=__doc__)
-	parser.add_argument("--size", type=int, default=1 << 22, help="elements of the timed tensor (default 2^22)")
-	parser.add_argument("--repeat", type=int, default=5)
-	parser.add_argument("--epochs", type=int, default=20, help="epochs of the digits MLP (default 20)")
+	parser = argparse.ArgumentParser(prog="python -m PuzzleLib", description=__doc__)
+	parser.add_argument("--size", type=positiveInt, default=1 << 22, help="elements of the timed tensor (default 2^22)")
+	parser.add_argument("--repeat", type=positiveInt, default=5)
+	parser.add_argument("--epochs", type=positiveInt, default=20, help="epochs of the digits MLP (default 20)")
 	args = parser.parse_args()
 
 	print("backend: %s on %s" % (Backend.current.name, gpuarray.getDeviceName()))

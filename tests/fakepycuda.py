@@ -42,6 +42,10 @@ class HostAllocation:
 
 	__index__ = __int__
 
+	def __reduce_ex__(self, protocol):          # Boost.Python's refusal, which deepcopy meets too
+		raise RuntimeError('Pickling of "pycuda._driver.DeviceAllocation" instances is not enabled '
+			'(http://www.boost.org/libs/python/doc/v2/pickle.html)')
+
 
 class device_attribute:              # noqa: N801 (pycuda's spelling)
 	MULTIPROCESSOR_COUNT = "MULTIPROCESSOR_COUNT"
@@ -189,6 +193,8 @@ class GPUArray:
 
 	def __getitem__(self, index):
 		view = self._host()[index]
+		if not isinstance(view, np.ndarray):       # pycuda's x[i] is a 0-d view, not a scalar's copy
+			view = self._host()[(index if isinstance(index, tuple) else (index, )) + (Ellipsis, )]
 		return GPUArray(view.shape, self.dtype, gpudata=view.__array_interface__["data"][0], strides=view.strides, base=self)
 
 	def __len__(self):
@@ -252,6 +258,7 @@ class PooledAllocation:
 		return int(self.block)
 
 	__index__ = __int__
+	__reduce_ex__ = HostAllocation.__reduce_ex__
 
 	def free(self):
 		if self.pool is not None:

@@ -12,6 +12,7 @@ import numpy as np
 
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
 CHILD = os.path.join(TESTS, "kernel_child.py")
 
 UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
@@ -90,6 +91,8 @@ def parseKey(key):
 def childEnv(cacheDir, **extra):
 	"""The child's environment: CPU backend, compiled kernels only (no silent numpy fallback)."""
 	env = dict(os.environ)
+	# the child runs from tests/: it finds this checkout's PuzzleLib whether or not it is installed
+	env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
 	env.update(PUZZLELIB_BACKEND="cpu", PUZZLELIB_CPU_KERNELS="compiled", PUZZLELIB_CACHE_DIR=str(cacheDir))
 	env.update({key: str(value) for key, value in extra.items()})
 	return env

@@ -64,6 +64,10 @@ def backward(name, dy, y, args=()):
 		if name == "softPlus":
 			# 1 - exp(-y) cancels in wide floats too for tiny y; expm1 is its exact spelling
 			derivative = -np.expm1(-y)
+		if name == "tanh":
+			# 1 - y*y cancels in long double too for float64 y near +-1 (y*y needs 106 bits);
+			# factored, 1 - y and 1 + y are exact and the product is rounded once
+			derivative = (1 - y) * (1 + y)
 		derivative = np.where(np.isnan(y), np.nan, derivative)
 		return dy * derivative
 

@@ -235,6 +235,17 @@ def test_emulated_inplace_calls(emulated):
 	ElementWise.kernel(TABLE["tanh"], dtype)(data, data)
 	reference.assertClose(data.get(), reference.forward("tanh", x), "inplace tanh")
 
+
+def test_emulated_kernel_on_an_element_writes_into_its_array(emulated):
+	"""pycuda's x[i] is a 0-d view (4 bytes in: not 16-byte aligned), as the CPU backend's is."""
+	fake, GPUArray, ElementWise = emulated
+	data = GPUArray.to_gpu(np.array([-1.0, -2.0, 3.0], dtype=np.float32))
+
+	element = data[1]
+	assert element.shape == () and element.ptr == data.ptr + 4
+	ElementWise.kernel(TABLE["relu"], "forward", np.dtype(np.float32))(element, element)
+	assert data.get().tolist() == [-1.0, 0.0, 3.0]
+
 # }}}
 
 

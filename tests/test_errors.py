@@ -280,3 +280,91 @@ def test_kernel_unsupported_dtype(backend, dtype):
 	from PuzzleLib.Kernels.Launch import KernelError
 	with pytest.raises(KernelError):
 		kernelCall(dtype=dtype)
+
+
+# --- args: out of range, and the sign of zero --------------------------------------------------
+
+@pytest.mark.parametrize("activation, args", (
+	("elu", (10**400, )), ("leakyRelu", (-10**400, )), ("clip", (0, 10**400)), ("clip", (-10**5000, 1))
+), ids=("elu", "leakyRelu", "clip max", "clip min"))
+def test_huge_integer_args(backend, activation, args):
+	"""Python ints beyond any float are refused like other bad args, not with a raw OverflowError."""
+	from PuzzleLib.Kernels.Launch import KernelError
+
+	message = assertRefused(make(activation, args=args), "range")
+	assert len(message) < 400, "the message prints the whole integer"
+
+	ker = backendKernel(Case(activation, args, args), "forward", np.float32)
+	arrays = [gpu(host(k)) for k in range(2)]
+	assertKernelRefused(lambda: ker(*arrays, *args), arrays, "range")
+	with pytest.raises(KernelError):
+		backendKernel(Case(activation, args, args), "backward", np.float64)(*arrays, arrays[0], *args)
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float16), ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("activation, args", (
+	("leakyRelu", (1e39, )), ("elu", (3.5e38, )), ("clip", (-1e39, 1.0)), ("clip", (0.0, 2.0**128))
+), ids=("leakyRelu", "elu", "clip min", "clip max"))
+def test_args_beyond_the_compute_type(backend, dtype, activation, args):
+	"""Finite in Python, infinite in float32 (float16 data computes in float32): refused, naming
+	the limit, at the kernel and by the module when it runs; float64 data computes with them."""
+	from PuzzleLib.Modules import Activation
+
+	x = host(3, dtype=dtype)
+	arrays = [gpu(x), gpu(x)]
+	ker = backendKernel(Case(activation, args, args), "forward", dtype)
+	assertKernelRefused(lambda: ker(*arrays, *args), arrays, "float32", "3.4028234")
+
+	act = Activation(activation, args=args, name="victim")
+	act.calcMode(dtype)
+	data = gpu(x)
+	assertRefusedUnchanged(act, lambda: act(data), [data], "float32", "3.4028234")
+
+	wide = Activation(activation, args=args)
+	wide.calcMode(np.float64)
+	y = wide(gpu(x.astype(np.float64)))
+	wide.backward(gpu(np.ones(SHAPE)))
+	assert not np.isnan(y.get()).any() and not np.isnan(wide.grad.get()).any()
+
+
+def test_the_largest_float32_arg_is_accepted(backend):
+	largest = float(np.finfo(np.float32).max)
+	ker = backendKernel(Case("leakyRelu", (largest, ), ()), "forward", np.float32)
+	out = gpu(np.zeros(3, np.float32))
+	ker(out, gpu(np.array([-1.0, 0.0, 1.0], np.float32)), largest)
+	assert out.get().tolist() == [-largest, 0.0, 1.0]
+
+
+def test_clip_bounds_equal_in_the_compute_type_are_refused(backend):
+	"""1 and 1 + 2^-30 differ in Python but are one float32: min < max must hold where it is used."""
+	ker = backendKernel(Case("clip", (1.0, 1.0 + 2.0**-30), ()), "forward", np.float32)
+	arrays = [gpu(host(k)) for k in range(2)]
+	assertKernelRefused(lambda: ker(*arrays, 1.0, 1.0 + 2.0**-30), arrays, "min < max")
+	backendKernel(Case("clip", (1.0, 1.0 + 2.0**-30), ()), "forward", np.float64)(
+		gpu(host(0, dtype=np.float64)), gpu(host(1, dtype=np.float64)), 1.0, 1.0 + 2.0**-30
+	)
+
+
+def signs(values):
+	return np.signbit(values).tolist()
+
+
+def test_the_sign_of_a_zero_arg_does_not_depend_on_call_order(backend):
+	"""-0.0 == 0.0 in Python, but clip(x, -0.0, ...) of a negative x is -0.0, and a validated-args
+	cache must not hand one zero's result to the other."""
+	from PuzzleLib.Modules import Activation
+
+	x = np.array([-2.0, -0.0, 0.0, 3.0], dtype=np.float32)
+	for first, second in ((0.0, -0.0), (-0.0, 0.0)):
+		for low in (first, second):
+			y = Activation("clip", args=(low, 6.0))(gpu(x)).get()
+			assert signs(y[:1]) == [math.copysign(1.0, low) < 0], "clip min=%r after min=%r" % (low, first)
+
+	dy = gpu(np.ones(4, np.float32))
+	y = gpu(np.array([-1.0, -1.0, 2.0, -3.0], np.float32))
+	ker = backendKernel(Case("leakyRelu", (0.0, ), ()), "backward", np.float32)
+	for first, second in ((0.0, -0.0), (-0.0, 0.0)):
+		for alpha in (first, second):
+			grad = gpu(np.zeros(4, np.float32))
+			ker(grad, dy, y, alpha)
+			assert signs(grad.get()) == [math.copysign(1.0, alpha) < 0] * 2 + [False, math.copysign(1.0, alpha) < 0]

@@ -238,3 +238,118 @@ def test_memory_pool_reuses_a_freed_buffer(backend):
 	gc.collect()
 	pool.freeHeld()
 	assert pool.held_blocks == 0
+
+
+# {{{ 0-d arrays: views of their parent, results of their own (as pycuda's)
+
+def test_an_element_is_a_0d_view_of_its_array(backend):
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Backend.Kernels.ElementWise import reluKer
+
+	host = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]], dtype=np.float32)
+	ary = gpuarray.to_gpu(host)
+
+	for index, flat in ((1, None), ((1, 2), 5), ((0, -2), 1)):
+		element = ary[index]
+		if flat is None:
+			assert element.shape == (3, )
+			continue
+
+		assert element.shape == () and element.ptr == ary.ptr + flat * 4
+		assert element.get() == host.flat[flat]
+
+		reluKer(np.float32)(element, element)                # writes through to the array
+		expected = host.copy()
+		expected.flat[flat] = max(expected.flat[flat], 0)
+		assert np.array_equal(ary.get(), expected)
+		host = expected
+
+
+def test_an_element_of_a_0d_array_is_that_array(backend):
+	from PuzzleLib.Backend import gpuarray
+
+	ary = gpuarray.to_gpu(np.array(2.5, dtype=np.float32))
+	assert ary[()].shape == () and ary[()].ptr == ary.ptr
+
+
+@pytest.mark.parametrize("op", (
+	operator.neg, abs, lambda a: a + 1, lambda a: 2.0 * a, lambda a: a * a, lambda a: a / 4, lambda a: a - a
+), ids=("neg", "abs", "add", "rmul", "mul", "div", "sub"))
+def test_arithmetic_on_0d_arrays_keeps_the_shape_and_owns_its_memory(backend, op):
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Backend.Kernels.ElementWise import clipKer
+
+	host = np.array(-3.0, dtype=np.float32)
+	result = op(gpuarray.to_gpu(host))
+	expected = float(op(host))
+	assert result.shape == () and result.dtype == np.float32
+	assert result.get() == expected
+
+	# a kernel writes where result.get() reads: its own memory, not a freed temporary
+	clipKer(np.float32)(result, result, expected + 1, expected + 2)
+	assert result.get() == expected + 1
+
+# }}}
+
+
+# {{{ device memory is not copied behind the script's back
+
+def test_deepcopy_and_pickle_are_refused_shallow_copy_shares(backend):
+	"""As pycuda refuses them for device memory: a deep copy that kept the original's address would
+	write into memory the original owns, or the pool hands out again."""
+	import copy, pickle
+	from PuzzleLib.Backend import gpuarray
+
+	ary = gpuarray.to_gpu(np.arange(6, dtype=np.float32))
+	for attempt in (copy.deepcopy, pickle.dumps):
+		with pytest.raises((TypeError, RuntimeError)) as error:
+			attempt(ary)
+		if backend == "cpu":
+			assert isinstance(error.value, TypeError) and isinstance(error.value, RuntimeError)
+			assert "ary.get()" in str(error.value)
+
+	shallow = copy.copy(ary)
+	assert shallow is not ary and shallow.ptr == ary.ptr and shallow.shape == ary.shape
+
+# }}}
+
+
+# {{{ an array over given memory
+
+def test_an_array_over_given_memory_has_the_shape_and_dtype_asked(backend):
+	"""GPUArray(shape, dtype, gpudata=other.gpudata) views other's memory, as pycuda's does."""
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Backend.Kernels.ElementWise import reluKer
+
+	host = np.arange(8, dtype=np.float32) - 4
+	base = gpuarray.to_gpu(host)
+
+	view = gpuarray.GPUArray((2, 2), np.float32, gpudata=base.gpudata)
+	assert view.shape == (2, 2) and view.dtype == np.float32 and view.ptr == base.ptr
+	assert np.array_equal(view.get(), host[:4].reshape(2, 2))
+
+	reluKer(np.float32)(view, view)            # writes into base's first four elements
+	assert np.array_equal(base.get(), np.concatenate([np.zeros(4, np.float32), host[4:]]))
+
+	doubles = gpuarray.GPUArray((4, ), np.float64, gpudata=base.gpudata)
+	assert doubles.dtype == np.float64 and doubles.get().tobytes() == base.get().tobytes()
+
+
+def test_an_array_over_given_memory_is_checked(backend):
+	if backend != "cpu":
+		pytest.skip("pycuda takes any device pointer, unchecked")
+
+	from PuzzleLib.Backend import gpuarray
+
+	base = gpuarray.to_gpu(np.zeros(8, dtype=np.float32))
+	with pytest.raises(ValueError, match="holds 32 bytes"):
+		gpuarray.GPUArray((9, ), np.float32, gpudata=base.gpudata)
+	with pytest.raises(ValueError, match="contiguous"):
+		gpuarray.GPUArray((4, ), np.float32, gpudata=base.gpudata[::2])
+	with pytest.raises(TypeError, match="gpudata"):
+		gpuarray.GPUArray((4, ), np.float32, gpudata=base.ptr)
+
+	pooled = gpuarray.GPUArray((3, 5), np.float16, gpudata=gpuarray.memoryPool.allocate(30))
+	assert pooled.shape == (3, 5) and pooled.dtype == np.float16
+
+# }}}

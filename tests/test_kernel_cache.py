@@ -120,6 +120,20 @@ def test_fresh_cache_builds_once_then_loads(fresh):
 	assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def test_cache_files_are_readable_by_whoever_can_read_the_library(fresh):
+	"""Another user who can read the cache loads its library: the digest must be as readable as the
+	library, or the library looks corrupt to them and they rebuild it privately at every start."""
+	lib, digest = fresh.library()
+	readable = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+	assert lib.stat().st_mode & readable == readable & ~currentUmask()
+	assert digest.stat().st_mode & readable == lib.stat().st_mode & readable
+
+
+def currentUmask():
+	with open("/proc/self/status") as f:
+		return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+
+
 def flipBytes(lib, digest):
 	data = bytearray(lib.read_bytes())
 	middle = len(data) // 2
@@ -216,3 +230,48 @@ def test_killed_builder_leaves_a_usable_cache(tmp_path, compilerWrapper):
 	assert report["warnings"] == []
 	assert scenario.compiles() == 2
 	scenario.assertTidy()
+
+
+@pytest.fixture(scope="module")
+def failingCompiler(tmp_path_factory):
+	"""A compiler that answers --version but fails every build, as one whose linker fails does."""
+	path = tmp_path_factory.mktemp("cc-failing") / "cc-failing"
+	path.write_text(
+		"#!/bin/sh\n"
+		"case \"$1\" in --version|-v|-dumpversion) echo 'failing cc 1.0'; exit 0;; esac\n"
+		"echo $$ >> \"$PZ_CC_LOG\"\n"
+		"echo '/usr/bin/ld: cannot find -lmvec' >&2\n"
+		"exit 1\n"
+	)
+	path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+	return path
+
+
+def test_a_failed_build_is_tried_once_per_process(tmp_path, failingCompiler):
+	"""Every kernel of the numpy fallback, after one build attempt and one warning (not one per kernel)."""
+	scenario = Scenario(tmp_path, failingCompiler, PUZZLELIB_CPU_KERNELS="auto")
+	report, results = harness.runChild(scenario.prefix(), scenario.env)
+
+	assert report["kernelTypes"] == ["NumpyKernel"], report
+	harness.checkChildResults(results)
+	assertWarned(report, r"(?s)CPU kernels fall back to numpy .*cannot find -lmvec")
+	assert scenario.compiles() == 1, "the failed build was tried %d times" % scenario.compiles()
+
+
+def test_a_failed_build_is_remembered_per_cache_key(tmp_path, failingCompiler, monkeypatch):
+	"""Asked again for the same library, the loader raises the same error without compiling again."""
+	from PuzzleLib.CPU import HostCompiler
+
+	log = tmp_path / "compiles.log"
+	monkeypatch.setenv("PZ_CC_LOG", str(log))
+	monkeypatch.setenv("PUZZLELIB_CACHE_DIR", str(tmp_path / "cache"))
+	source = "int answer(void) { return %d; }\n" % os.getpid()
+
+	for attempt in range(3):
+		with pytest.raises(HostCompiler.CompilerError, match="cannot find -lmvec"):
+			HostCompiler.load(source, str(failingCompiler), warn=pytest.fail)
+	assert len(log.read_text().split()) == 1
+
+	with pytest.raises(HostCompiler.CompilerError):              # another source is another key
+		HostCompiler.load(source + "\n", str(failingCompiler), warn=pytest.fail)
+	assert len(log.read_text().split()) == 2

@@ -369,3 +369,18 @@ def test_save_load_roundtrip_of_parameters(backend, tmp_path):
 	with pytest.raises(ModuleError, match="W is"):
 		wrongShape.load(path)
 	assert np.array_equal(wrongShape.W.get(), np.zeros((4, 3), np.float32))
+
+
+def test_a_module_deep_copies_before_its_first_pass_not_after(backend):
+	import copy
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.Modules import Activation
+
+	act = Activation("clip", args=(-1.0, 1.0))
+	twin = copy.deepcopy(act)
+	data = gpuarray.to_gpu(np.array([-3.0, 0.5, 2.0], dtype=np.float32))
+	assert twin(data).get().tolist() == [-1.0, 0.5, 1.0] and act.data is None
+
+	act(data)
+	with pytest.raises((TypeError, RuntimeError)):
+		copy.deepcopy(act)

@@ -63,6 +63,29 @@ def _checkDtype(requested):
 	return dtype
 
 
+def _viewOf(buffer, shape, dtype):
+	"""shape and dtype over the start of buffer's memory, as pycuda builds an array over gpudata."""
+	if not isinstance(buffer, np.ndarray):
+		raise TypeError("gpudata must be CPU memory: an array's .gpudata or memoryPool.allocate(nbytes), got %s" % (
+			type(buffer).__name__
+		))
+
+	nbytes = math.prod(shape) * dtype.itemsize
+	if not buffer.flags.c_contiguous:
+		raise ValueError("gpudata must be C-contiguous memory")
+	if buffer.nbytes < nbytes:
+		raise ValueError("gpudata holds %d bytes; %s of %s needs %d" % (buffer.nbytes, shape, dtype, nbytes))
+	if buffer.__array_interface__["data"][0] % dtype.alignment:
+		raise ValueError("gpudata is not aligned for %s" % dtype)
+
+	return buffer.reshape(-1).view(np.uint8)[:nbytes].view(dtype).reshape(shape)
+
+
+class DeviceMemoryCopyError(TypeError, RuntimeError):
+	"""Raised by deepcopy and pickle of a GPUArray. A TypeError, as Python's own refusals to pickle
+	are, and a RuntimeError, as pycuda's refusal for device memory is, so either handler works."""
+
+
 class GPUArray:
 	__array_ufunc__ = None    # numpy defers `ndarray + GPUArray` to us, which refuses it
 
@@ -80,6 +103,8 @@ class GPUArray:
 				if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.nbytes < nbytes:
 					raise TypeError("allocator must return a uint8 host buffer of %d bytes (a CPU memory pool's allocate)" % nbytes)
 				gpudata = raw[:nbytes].view(dtype).reshape(shape)
+		else:
+			gpudata = _viewOf(gpudata, shape, dtype)
 
 		self.gpudata = gpudata
 		self.ptr = gpudata.__array_interface__["data"][0]
@@ -87,10 +112,32 @@ class GPUArray:
 	@classmethod
 	def wrap(cls, ndarray):
 		"""Adopts an ndarray (no copy) as the memory of a new GPUArray."""
+		if not isinstance(ndarray, np.ndarray):
+			# a numpy scalar's address is that of a temporary, freed as soon as it is read
+			raise TypeError("GPUArray.wrap takes an ndarray, got %s" % type(ndarray).__name__)
+
 		ary = cls.__new__(cls)
 		ary.gpudata = ndarray
 		ary.ptr = ndarray.__array_interface__["data"][0]
 		return ary
+
+	# Device memory is not copied behind the script's back, as pycuda's is not: a deep copy that
+	# kept this address would write into memory the original owns or the pool hands out again
+	def __deepcopy__(self, memo):
+		raise DeviceMemoryCopyError(
+			"a GPUArray is not deep-copied (its memory is the device's, as on pycuda): "
+			"use ary.copy() for a device copy, or ary.get() for a host array"
+		)
+
+	def __reduce_ex__(self, protocol):
+		raise DeviceMemoryCopyError(
+			"a GPUArray is not pickled (its memory is the device's, as on pycuda): pickle ary.get(), "
+			"and make it a GPUArray again with gpuarray.to_gpu"
+		)
+
+	def __copy__(self):
+		"""A new array object over the same memory, as copy.copy of a pycuda array is."""
+		return GPUArray.wrap(self.gpudata)
 
 	shape = property(lambda self: self.gpudata.shape)
 	dtype = property(lambda self: self.gpudata.dtype)
@@ -149,7 +196,12 @@ class GPUArray:
 		return GPUArray.wrap(self.gpudata.view() if dtype is None else self.gpudata.view(dtype))
 
 	def __getitem__(self, index):
-		return GPUArray.wrap(self.gpudata[index])
+		view = self.gpudata[index]
+		if not isinstance(view, np.ndarray):
+			# integers for every axis give numpy a scalar; an Ellipsis after them gives the 0-d
+			# view of that element, which pycuda's x[i] is too
+			view = self.gpudata[(index if isinstance(index, tuple) else (index, )) + (Ellipsis, )]
+		return GPUArray.wrap(view)
 
 	def __setitem__(self, index, value):
 		self.gpudata[index] = value.gpudata if isinstance(value, GPUArray) else value
@@ -177,10 +229,15 @@ class GPUArray:
 
 		raise TypeError("a GPUArray combines with a GPUArray or a scalar, not %s" % type(other).__name__)
 
+	@staticmethod
+	def _result(value):
+		"""A new array of its own, C-contiguous, of value's shape (a numpy operation on 0-d arrays
+		gives a scalar; ascontiguousarray would make it 1-d)."""
+		return GPUArray.wrap(np.asarray(value, order="C"))
+
 	def _arith(self, op, other, reverse=False):
 		other = self._operand(other)
-		result = op(other, self.gpudata) if reverse else op(self.gpudata, other)
-		return GPUArray.wrap(np.ascontiguousarray(result))
+		return self._result(op(other, self.gpudata) if reverse else op(self.gpudata, other))
 
 	def _inplace(self, op, other):
 		op(self.gpudata, self._operand(other), out=self.gpudata, casting="same_kind")
@@ -202,8 +259,8 @@ class GPUArray:
 	def __imul__(self, other): return self._inplace(np.multiply, other)
 	def __itruediv__(self, other): return self._inplace(np.true_divide, other)
 
-	def __neg__(self): return GPUArray.wrap(-self.gpudata)
-	def __abs__(self): return GPUArray.wrap(np.abs(self.gpudata))
+	def __neg__(self): return self._result(-self.gpudata)
+	def __abs__(self): return self._result(np.abs(self.gpudata))
 
 
 def _checkHost(ary):

@@ -102,6 +102,10 @@ def _buildInto(folder, stem, cc, source):
 		with os.fdopen(fd, "w") as f:
 			f.write(digest)
 
+		# mkstemp makes its file private (0600); whoever may read the library must read its
+		# digest too, or to them the library looks corrupt and they rebuild it at every start
+		os.chmod(tmpDigest, os.stat(tmpLib).st_mode & 0o666)
+
 		os.replace(tmpLib, libPath)
 		os.replace(tmpDigest, os.path.join(folder, stem + ".sha256"))
 		return libPath, digest
@@ -124,7 +128,7 @@ def _loadVerified(libPath, digestPath):
 		return None
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()        # held by load and by _load within it
 _private = None
 
 
@@ -159,11 +163,31 @@ def _removeStale(folder, stem):
 				os.unlink(path)
 
 
+_failures = {}         # cache key -> the error its build ended with: not retried in this process
+
+
 def load(source, cc, warn):
-	"""The ctypes library built from source with cc. warn(message) reports trouble with the cache."""
+	"""The ctypes library built from source with cc. warn(message) reports trouble with the cache.
+
+	A build that fails is not tried again in this process (a broken toolchain would otherwise cost
+	a compilation for every kernel asked for): asking again raises the same error.
+	"""
 	key = hashlib.sha256("\0".join(
 		[source, " ".join(FLAGS + LIBS), _compilerVersion(cc), _cpuIdentity(), sys.platform]
 	).encode()).hexdigest()[:32]
+
+	with _lock:
+		if key in _failures:
+			raise _failures[key]
+
+		try:
+			return _load(source, cc, warn, key)
+		except (CompilerError, OSError) as e:
+			_failures[key] = e
+			raise
+
+
+def _load(source, cc, warn, key):
 	stem = "kernels-%s" % key
 
 	with _lock:

@@ -32,6 +32,14 @@ with open(os.path.join(os.path.dirname(__file__), "half_float.c")) as _file:
 PRELUDE = """\
 #include <stdint.h>
 #include <math.h>
+#include <pthread.h>
+
+/* libgomp's thread pool does not survive fork(): a child that starts a team waits forever for
+   threads that exist only in its parent. So a forked child (multiprocessing's default on Linux)
+   runs every loop in its own thread. */
+static int pz_threads_usable = 1;
+static void pz_forked(void) { pz_threads_usable = 0; }
+__attribute__((constructor)) static void pz_watch_fork(void) { pthread_atfork(NULL, NULL, pz_forked); }
 
 /* glibc declares its vector math variants only under -ffast-math, which we never use (it breaks
    NaN handling): declare them here so the vectorizer calls libmvec. */
@@ -67,7 +75,7 @@ def kernelSource(op, dtype):
 
 	def loop(pragma, header, first):
 		return [
-			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d)" % (pragma, PARALLEL_MIN),
+			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d && pz_threads_usable)" % (pragma, PARALLEL_MIN),
 			"\t\t%s {" % header
 		] + first + ["\t\t\t" + line for line in body] + ["\t\t}"]
 
@@ -86,10 +94,11 @@ COPY_SOURCE = """\
 
 void copy_bytes(char *dst, const char *src, int64_t nbytes)
 {
-	#pragma omp parallel if(nbytes >= %d)
+	#pragma omp parallel if(nbytes >= %d && pz_threads_usable)
 	{
 		const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-		const int64_t chunk = (nbytes / threads + 63) & ~(int64_t)63;
+		/* the share rounded up, so that the threads' chunks together cover every byte */
+		const int64_t chunk = ((nbytes + threads - 1) / threads + 63) & ~(int64_t)63;
 		const int64_t begin = thread * chunk < nbytes ? thread * chunk : nbytes;
 		const int64_t end = begin + chunk < nbytes ? begin + chunk : nbytes;
 		memcpy(dst + begin, src + begin, end - begin);

@@ -8,7 +8,7 @@ from PuzzleLib.Kernels.Expression import cFormula
 
 # Math functions both backends take from inline_math.h instead of the C library: the same
 # arithmetic on the CPU and the GPU, and more exact than either library's (see the header).
-INLINE_FUNCTIONS = {"float": {"exp": "pz_expf"}, "double": {}}
+INLINE_FUNCTIONS = {"float": {"exp": "pz_expf"}, "double": {"exp": "pz_exp"}}
 
 
 def _read(name):

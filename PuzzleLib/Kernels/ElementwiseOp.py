@@ -39,7 +39,7 @@ and adding it to Table.py's list makes `adamKer(dtype)` on both backends, compil
 the tests and run on the fake pycuda.
 """
 
-import math
+import math, struct, sys
 from dataclasses import dataclass
 from numbers import Real
 from typing import Callable, Optional, Tuple
@@ -119,8 +119,33 @@ class ArgsError(ValueError):
 	pass
 
 
-def checkArgs(op, args):
-	"""Returns args as a tuple of floats, or raises ArgsError saying what is wrong."""
+# the C types parameters are computed in, as struct formats: packing rounds a value as a C cast
+# does, and refuses one that would round to infinity
+_STRUCT_FORMAT = {"float": "<f", "double": "<d"}
+_TYPE_NAME = {"float": "float32", "double": "float64"}
+_LARGEST = {"float": 3.4028234663852886e38, "double": sys.float_info.max}
+
+
+def _rounded(op, paramName, arg, ctype):
+	"""arg as a finite value of ctype ("float" or "double"), or ArgsError saying why not."""
+	try:
+		value = float(arg)               # a finite arg that is infinite as a double: numpy's longdouble
+		if not math.isinf(value):
+			return struct.unpack(_STRUCT_FORMAT[ctype], struct.pack(_STRUCT_FORMAT[ctype], value))[0]
+	except OverflowError:
+		pass
+
+	# a huge int's digits would fill the message (and beyond 4300 of them, repr refuses)
+	shown = "an integer of %d bits" % arg.bit_length() if isinstance(arg, int) else repr(arg)
+	raise ArgsError("%s: %s=%s is out of range: kernels compute in %s, whose largest finite value is %r" % (
+		op.name, paramName, shown, _TYPE_NAME[ctype], _LARGEST[ctype]
+	))
+
+
+def checkArgs(op, args, ctype="double"):
+	"""Returns args as a tuple of floats rounded to ctype, the C type the kernel computes in, or
+	raises ArgsError saying what is wrong. The rule is checked on the rounded values, which are the
+	ones the kernel uses."""
 	if not isinstance(args, (tuple, list)):
 		raise ArgsError(
 			"args must be a tuple of %d number(s) %s, got %r" % (len(op.params), op.params, args)
@@ -131,17 +156,18 @@ def checkArgs(op, args):
 			op.name, len(op.params), op.params, len(args), tuple(args)
 		))
 
+	checked = []
 	for paramName, arg in zip(op.params, args):
 		if isinstance(arg, bool) or not isinstance(arg, Real):
 			raise ArgsError("%s: %s must be a real number, got %r" % (op.name, paramName, arg))
 
-		if not math.isfinite(arg):
+		if arg != arg or arg in (math.inf, -math.inf):
 			raise ArgsError("%s: %s must be finite, got %r" % (op.name, paramName, arg))
 
-	args = tuple(float(arg) for arg in args)
-	problem = op.rule(*args) if op.rule is not None else None
+		checked.append(_rounded(op, paramName, arg, ctype))
 
+	problem = op.rule(*checked) if op.rule is not None else None
 	if problem is not None:
 		raise ArgsError("%s: %s" % (op.name, problem))
 
-	return args
+	return tuple(checked)

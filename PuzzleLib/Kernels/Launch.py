@@ -1,5 +1,6 @@
 """What every backend's elementwise kernel checks and resolves before it runs: pure Python."""
 
+import itertools, math
 from collections import namedtuple
 
 import numpy as np
@@ -178,21 +179,25 @@ class ElementwiseKernel:
 			self.run(arrays, span, args + stream)
 
 	def checkArgs(self, args):
-		# the types are in the key because True == 1.0 == 1 hash alike and a bool is refused
-		key = (args, tuple(map(type, args)))
+		# args that compare equal may still differ: True == 1.0 == 1 (a bool is refused) and
+		# -0.0 == 0.0 (clip to min=-0.0 gives -0.0), so the key holds the types and the signs
 		try:
+			key = (args, tuple(map(type, args)), tuple(map(math.copysign, itertools.repeat(1.0), args)))
 			return self.checkedArgs[key]
-		except (KeyError, TypeError):        # TypeError: an unhashable arg, which checkArgs refuses
+		except KeyError:
 			pass
+		except (TypeError, ValueError, OverflowError):     # a bad arg, which checkArgs refuses
+			key = None
 
 		try:
-			checked = checkArgs(self.op, args)
+			checked = checkArgs(self.op, args, COMPUTE_CTYPE[self.dtype])
 		except ValueError as e:
 			raise KernelError("%s kernel: %s" % (self.name, e)) from None
 
-		if len(self.checkedArgs) >= self.CHECKED_ARGS_KEPT:
-			self.checkedArgs.clear()
-		self.checkedArgs[key] = checked
+		if key is not None:
+			if len(self.checkedArgs) >= self.CHECKED_ARGS_KEPT:
+				self.checkedArgs.clear()
+			self.checkedArgs[key] = checked
 		return checked
 
 	def run(self, arrays, span, args):

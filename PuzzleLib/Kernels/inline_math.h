@@ -1,20 +1,25 @@
-/* Inline float math shared by the CPU and CUDA kernels, so a CPU test run checks the very
-   arithmetic the GPU runs.
+/* Inline math shared by the CPU and CUDA kernels, so a CPU test run checks the very arithmetic
+   the GPU runs.
 
-   exp: glibc's vector expf is a call and off by up to ~2.6 ulp, CUDA's expf by up to 2 ulp; this
-   one inlines into the loop, branch-free, within 1 ulp, with the C library's special values:
-   exp(-inf) = 0, exp(inf) = inf, NaN in gives NaN out. */
+   exp: glibc's vector expf is a call and off by up to ~2.6 ulp, CUDA's expf by up to 2 ulp, and
+   glibc's vector double exp by up to ~4 ulp, which put sigmoid and softPlus beyond 4 ulp in
+   float64. These inline into the loop, branch-free, within 1 ulp, with the C library's special
+   values: exp(-inf) = 0, exp(inf) = inf, NaN in gives NaN out. */
 
 #include <stdint.h>
 
 #ifdef __CUDACC__
 #define PZ_INLINE __device__ __forceinline__   /* not static: no unused-function warning */
 PZ_INLINE float pz_bits_to_float(int32_t bits) { return __int_as_float(bits); }
+PZ_INLINE double pz_bits_to_double(int64_t bits) { return __longlong_as_double(bits); }
+PZ_INLINE int64_t pz_double_to_bits(double d) { return __double_as_longlong(d); }
 #else
 #include <string.h>
 #include <math.h>
 #define PZ_INLINE static inline
 PZ_INLINE float pz_bits_to_float(int32_t bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+PZ_INLINE double pz_bits_to_double(int64_t bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
+PZ_INLINE int64_t pz_double_to_bits(double d) { int64_t bits; memcpy(&bits, &d, sizeof bits); return bits; }
 #endif
 
 PZ_INLINE float pz_expf(float x)
@@ -70,4 +75,42 @@ PZ_INLINE float pz_expf_wide(double x)
 	const float y = (p * pz_bits_to_float((k1 + 127) << 23)) * pz_bits_to_float((k2 + 127) << 23);
 
 	return x != x ? (float)x : y;
+}
+
+PZ_INLINE double pz_exp(double x)
+{
+	/* As pz_expf, in double: r = x - k ln2 with ln2_hi's 21 trailing zero bits (k * ln2_hi exact for
+	   the clamped |k| <= 1076). k is rounded with the 1.5 * 2^52 shifter, whose low bits then hold
+	   k as an integer: no double-to-int64 conversion, which AVX2 cannot vectorize. */
+	double t = x > -746.0 ? x : -746.0;
+	t = t < 710.0 ? t : 710.0;
+
+	const double shifter = 6755399441055744.0;
+	const double kd = t * 1.4426950408889634 + shifter;
+	const double kf = kd - shifter;
+	const double r = (t - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10;
+
+	/* Taylor to degree 13: the remainder is below 0.1 ulp on |r| <= ln2/2 */
+	double p = 1.6059043836821613e-10;
+	p = p * r + 2.08767569878681e-09;
+	p = p * r + 2.505210838544172e-08;
+	p = p * r + 2.755731922398589e-07;
+	p = p * r + 2.7557319223985893e-06;
+	p = p * r + 2.48015873015873e-05;
+	p = p * r + 0.0001984126984126984;
+	p = p * r + 0.001388888888888889;
+	p = p * r + 0.008333333333333333;
+	p = p * r + 0.041666666666666664;
+	p = p * r + 0.16666666666666666;
+	p = p * r + 0.5;
+	p = p * r + 1.0;
+	p = p * r + 1.0;
+
+	/* 2^k as two normal factors 2^k1 2^k2, so a subnormal result is rounded once */
+	const double k1d = kf * 0.5 + shifter;
+	const int64_t k = pz_double_to_bits(kd) - pz_double_to_bits(shifter);
+	const int64_t k1 = pz_double_to_bits(k1d) - pz_double_to_bits(shifter), k2 = k - k1;
+	const double y = (p * pz_bits_to_double((k1 + 1023) << 52)) * pz_bits_to_double((k2 + 1023) << 52);
+
+	return x != x ? x : y;
 }
