@@ -157,3 +157,19 @@ def test_out_overlapping_an_operand_is_refused_untouched(backend):
 	with pytest.raises(BlasError, match="out overlaps A"):
 		blas().mulMatrixOnMatrix(A, gpu(normal((4, 4), seed=23)), out=A)
 	assert np.array_equal(A.get(), before)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtypeIds)
+def test_broadcast_rows_is_exact(backend, dtype):
+	vec = normal((7, ), dtype, seed=24)
+	out = gpu(np.full((5, 7), np.nan, dtype))
+	assert blas().broadcastRows(gpu(vec), out) is out
+	assert np.array_equal(out.get(), np.tile(vec, (5, 1)))
+
+
+def test_broadcast_rows_refuses_a_wrong_width(backend):
+	from PuzzleLib.Backend.Blas import BlasError
+	out = gpu(np.zeros((2, 3), np.float32))
+	with pytest.raises(BlasError, match="vec has 4 elements, out's rows 3"):
+		blas().broadcastRows(gpu(np.ones(4, np.float32)), out)
+	assert not out.get().any()

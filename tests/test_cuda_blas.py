@@ -195,3 +195,13 @@ def test_a_bad_explicit_library_is_named(monkeypatch):
 	monkeypatch.setenv("PUZZLELIB_CUBLAS", "libm.so.6")
 	with pytest.raises(Config.ConfigError, match="PUZZLELIB_CUBLAS=libm.so.6 does not load as cuBLAS"):
 		Cublas.load()
+
+
+@pytest.mark.parametrize("dtype", (np.float32, np.float16, np.float64), ids=lambda d: np.dtype(d).name)
+def test_broadcast_rows(cuda, dtype):
+	blas, GPUArray, Cublas = cuda
+	vec = normal((6, ), dtype, 14)
+	out = GPUArray.to_gpu(np.full((1500, 6), np.nan, dtype))      # more rows than the first ones buffer
+	blas.broadcastRows(GPUArray.to_gpu(vec), out)
+	assert lastCall(Cublas) == ENTRY[dtype]
+	assert np.array_equal(out.get(), np.tile(vec, (1500, 1)))

@@ -180,6 +180,16 @@ def test_flatten_moves_data_without_copying(backend, dtype):
 	assert flat.grad.shape == (2, 3, 4) and flat.grad.ptr == grad.ptr
 
 
+@pytest.mark.parametrize("name", ("Flatten", "Identity"))
+def test_moving_modules_follow_calc_mode(backend, name):
+	"""A network switched to float16 or float64 switches every module, these included."""
+	import PuzzleLib.Modules as Modules
+	mod = getattr(Modules, name)()
+	for dtype in (np.float16, np.float64, np.float32):
+		mod.calcMode(dtype)
+		assert mod(gpu(normal((2, 3), dtype, seed=22))).dtype == np.dtype(dtype)
+
+
 def test_identity_passes_the_very_arrays(backend):
 	from PuzzleLib.Modules import Identity
 	ident = Identity(name="id")

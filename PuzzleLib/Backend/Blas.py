@@ -5,6 +5,7 @@
     toVectorAddVector(y, x, alpha=1.0)
     addVectorToVector(x, y, out=None, alpha=1.0, beta=1.0)
     dot(x, y)
+    broadcastRows(vec, out)          (an addition: out[i, :] = vec)
 """
 
 from PuzzleLib import Backend
@@ -23,5 +24,8 @@ sumOnMatrix = blas.sumOnMatrix
 toVectorAddVector = blas.toVectorAddVector
 addVectorToVector = blas.addVectorToVector
 dot = blas.dot
+broadcastRows = blas.broadcastRows
 
-__all__ = ["BlasError", "mulMatrixOnMatrix", "sumOnMatrix", "toVectorAddVector", "addVectorToVector", "dot"]
+__all__ = [
+	"BlasError", "mulMatrixOnMatrix", "sumOnMatrix", "toVectorAddVector", "addVectorToVector", "dot", "broadcastRows"
+]

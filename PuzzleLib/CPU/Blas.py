@@ -77,3 +77,7 @@ def axpby(x, y, out, alpha, beta):
 
 def dot(x, y):
 	return float(np.dot(_compute(x).reshape(-1), _compute(y).reshape(-1)))
+
+
+def broadcastRows(vec, out):
+	out.gpudata[...] = vec.gpudata

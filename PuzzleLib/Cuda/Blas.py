@@ -3,8 +3,9 @@
 Arrays are row-major and cuBLAS is column-major: a row-major (r, c) matrix is its column-major
 transpose, so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T, the operands swapped, each
 with leading dimension its row length. float32 runs cublasSgemm, float64 cublasDgemm, float16
-cublasGemmEx with float32 compute (rounded once on the store). Sums and vector updates are GEMMs
-with a vector of ones: a row sum is ones(1, N) A, alpha x + beta y is x(n, 1) [1] added to y.
+cublasGemmEx with float32 compute (rounded once on the store). Sums, vector updates and row
+broadcasts are GEMMs with a vector of ones: a row sum is ones(1, N) A, alpha x + beta y is
+x(n, 1) [1] added to y, rows of vec are ones(N, 1) vec(1, M).
 """
 
 import ctypes
@@ -112,3 +113,9 @@ def dot(x, y):
 	result = to_gpu(np.zeros(1, dtype=outDtype))
 	gemmRaw(x.dtype, 1, 1, x.size, x.ptr, False, y.ptr, False, result.ptr, 1.0, 0.0, outDtype=outDtype)
 	return float(result.get()[0])
+
+
+def broadcastRows(vec, out):
+	"""out(N, M) = ones(N, 1) vec(1, M): a rank-1 GEMM, exact (each element is 1 * vec)."""
+	rows, columns = out.shape
+	gemmRaw(out.dtype, rows, columns, 1, ones(out.dtype, rows), False, vec.ptr, False, out.ptr, 1.0, 0.0)

@@ -7,6 +7,7 @@ allocates missing outputs from the backend's pool, then hands already-checked ar
     ops.sumOnMatrix(A, out, cols, alpha, beta)           out = alpha (A summed over rows or columns) + beta out
     ops.axpby(x, y, out, alpha, beta)                    out = alpha x + beta y (out may be x or y)
     ops.dot(x, y)                                        sum x y, as a Python float
+    ops.broadcastRows(vec, out)                          out[i, :] = vec for every row i
 
 A beta of 0 never reads out (NaN there does not leak through), as in BLAS. float16 computes in
 float32 and rounds once. Pure Python: it imports no backend.
@@ -148,6 +149,19 @@ class Blas:
 				self._disjoint(out, (what, ary))
 
 		self.ops.axpby(x, y, out, alpha, beta)
+		return out
+
+	def broadcastRows(self, vec, out):
+		"""out[i, :] = vec for every row of the 2-D out (exact); returns out. Not in the original's
+		Blas: Linear starts its output from the bias this way, then adds x W with beta = 1."""
+		self._array(vec, "vec", 1), self._array(out, "out", 2)
+		self._sameDtype(out, ("vec", vec))
+		if vec.size != out.shape[1]:
+			raise BlasError("vec has %d elements, out's rows %d" % (vec.size, out.shape[1]))
+
+		if out.size:
+			self._disjoint(out, ("vec", vec))
+			self.ops.broadcastRows(vec, out)
 		return out
 
 	def dot(self, x, y):

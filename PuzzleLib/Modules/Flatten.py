@@ -2,6 +2,9 @@
 
 import math
 
+import numpy as np
+
+from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Modules.Module import Module
 
 
@@ -39,6 +42,9 @@ class Flatten(Module):
 
 	def gradShapeFrom(self, shape):
 		return shape
+
+	def supportedDtypes(self):
+		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
 
 	def checkDataType(self, dtype):
 		pass

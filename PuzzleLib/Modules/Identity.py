@@ -1,5 +1,8 @@
 """Identity: passes data and grad through (the very same arrays), any dtype and shape."""
 
+import numpy as np
+
+from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Modules.Module import Module
 
 
@@ -22,6 +25,9 @@ class Identity(Module):
 
 	def gradShapeFrom(self, shape):
 		return shape
+
+	def supportedDtypes(self):
+		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
 
 	def checkDataType(self, dtype):
 		pass

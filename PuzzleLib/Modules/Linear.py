@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from PuzzleLib import Backend
 from PuzzleLib.Backend import Blas, gpuarray
 from PuzzleLib.Modules.Module import Module, ModuleError
 from PuzzleLib.Variable import Variable
@@ -78,7 +77,7 @@ class Linear(Module):
 
 		# the bias goes in first and the product is added to it, so float16 output rounds once
 		if b is not None:
-			fillRows(out, b.data)
+			Blas.broadcastRows(b.data, out)
 		Blas.mulMatrixOnMatrix(data, W.data, out=out, transpB=self.transpose, beta=0.0 if b is None else 1.0)
 
 		self.data = out
@@ -137,21 +136,3 @@ class Linear(Module):
 		W = self.vars.get("W")
 		if W is not None and W.data.dtype != dtype:
 			raise self.error("W has dtype %s, the data %s (calcMode converts both)" % (W.data.dtype, dtype))
-
-
-_ones = {}
-
-
-def fillRows(out, bias):
-	"""out[i, :] = bias: numpy broadcasting on the CPU; on CUDA a rank-1 GEMM, ones(N, 1) bias(1, M)
-	(exact: each element is 1 * bias)."""
-	if not Backend.isCuda:
-		out.gpudata[...] = bias.gpudata
-		return
-
-	rows = out.shape[0]
-	ones = _ones.get(bias.dtype)
-	if ones is None or ones.shape[0] < rows:
-		ones = _ones[bias.dtype] = gpuarray.to_gpu(np.ones((max(rows, 256), 1), dtype=bias.dtype))
-
-	Blas.mulMatrixOnMatrix(ones[:rows], bias.reshape(1, bias.size), out=out)

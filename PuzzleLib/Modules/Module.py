@@ -132,7 +132,8 @@ class Module:
 
 	def checkArray(self, ary, what):
 		"""A C-contiguous GPUArray, or a list of them where the module takes several."""
-		if isinstance(ary, list):
+		# a list of arrays for a module of several inputs; a list of anything else (host data) is refused whole
+		if isinstance(ary, list) and any(isinstance(item, gpuarray.GPUArray) for item in ary):
 			for i, item in enumerate(ary):
 				self.checkArray(item, "%s[%d]" % (what, i))
 			return
@@ -193,7 +194,8 @@ class Module:
 		"""Reads parameters written by save (a path, bytes, an open h5py File or Group).
 
 		Everything is read and checked (present, same shape, safely castable) before anything is
-		set: on a ModuleError no parameter has changed.
+		set: on a ModuleError no parameter has changed. Containers override readParams, not load,
+		so a whole tree is loaded as one; initvars and isRoot are kept for the original's signature.
 		"""
 		pending = []
 
