@@ -417,10 +417,18 @@ def test_emulated_dropout_is_the_cpu_stream_bit_for_bit(emulated):
 				Philox.uniform(key, counter, np.arange(1003)) < p, 0, x.astype(compute) * compute(1 / (1 - p))
 			).astype(dtype)
 
-		for offset, slc in ((0, None), (0, slice(4, 1000)), (dtype.itemsize, None), (0, slice(3, None, 7))):
-			buffer = GPUArray.to_gpu(np.concatenate([np.zeros(offset // dtype.itemsize, dtype), x]))
-			xd = buffer.at(offset, (1003, ))
-			out = GPUArray.to_gpu(np.zeros(1003, dtype))
+		# aligned from a block (a draw per four elements), aligned inside a block (a draw per element:
+		# both arrays start 2 elements short of 16 bytes), misaligned, stepped
+		shortOf16 = (16 - 2 * dtype.itemsize) % 16
+		layouts = ((0, 0, None), (0, 0, slice(4, 1000)), (shortOf16, shortOf16, slice(2, None)),
+			(dtype.itemsize, 0, None), (0, 0, slice(3, None, 7)))
+
+		for offset, outOffset, slc in layouts:
+			def device(host, offset):
+				buffer = GPUArray.to_gpu(np.concatenate([np.zeros(offset // dtype.itemsize, dtype), host]))
+				return buffer.at(offset, (1003, )), buffer
+
+			(xd, _), (out, _) = device(x, offset), device(np.zeros(1003, dtype), outOffset)
 			ker(out, xd, p, 1 / (1 - p), key, counter, slice=slc)
 
 			inside = np.zeros(1003, dtype=bool)

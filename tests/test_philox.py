@@ -153,15 +153,22 @@ def test_compiled_and_numpy_paths_draw_the_same_masks(backend):
 	from PuzzleLib.Kernels.Table import TABLE
 
 	x = to_gpu(np.random.default_rng(0).standard_normal(5003).astype(np.float32))
-	results = []
+	# whole, stepped, and unit-step ranges whose ends cut a block of four (or lie inside one)
+	slices = (None, slice(7, None, 3), slice(5, 4998), slice(1, 3), slice(4, 8), slice(6, 7))
+	results = {}
 	for path in ("compiled", "numpy"):
 		ker = ElementWise.kernel(TABLE["dropout"], np.dtype(np.float32), path=path)
-		for slc in (None, slice(7, None, 3)):
+		for slc in slices:
 			out = to_gpu(np.zeros(5003, dtype=np.float32))
 			ker(out, x, 0.3, 1 / 0.7, (1 << 64) - 5, 99, slice=slc)
-			results.append(out.get())
+			results[path, str(slc)] = out.get()
 
-	assertSameBits(results[0], results[2], "compiled vs numpy")
-	assertSameBits(results[1], results[3], "compiled vs numpy, sliced")
+	for slc in slices:
+		assertSameBits(results["compiled", str(slc)], results["numpy", str(slc)], "compiled vs numpy, slice %s" % (slc, ))
+		if slc is not None:
+			inside = np.zeros(5003, dtype=bool)
+			inside[slc] = True
+			assertSameBits(results["compiled", str(slc)][inside], results["compiled", "None"][inside], "slice %s" % (slc, ))
+	results = [results["compiled", "None"]]
 	u = (streamPlain((1 << 64) - 5, 99, 5003) >> 8) / 2.0 ** 24
 	assert np.array_equal(results[0] != 0, u >= 0.3)

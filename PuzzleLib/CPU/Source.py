@@ -10,7 +10,7 @@ import os
 import numpy as np
 
 from PuzzleLib.Kernels import Rows
-from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName, paramNames
+from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, blockRandomValue, elementBody, kernelName, paramNames
 from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
 from PuzzleLib.Kernels.Table import TABLE
@@ -79,12 +79,45 @@ def kernelSource(op, dtype):
 			"\t\t%s {" % header
 		] + first + ["\t\t\t" + line for line in body] + ["\t\t}"]
 
+	if op.isRandom:
+		unit = _blockedUnitLoop(op, dtype, body)
+	else:
+		unit = loop("parallel for simd", "for (int64_t i = start; i < start + count; i++)", [])
+
 	return "\n".join(
-		[kernelSignature(op, dtype), "{", "\tif (step == 1) {"] +
-		loop("parallel for simd", "for (int64_t i = start; i < start + count; i++)", []) + ["\t} else {"] +
+		[kernelSignature(op, dtype), "{", "\tif (step == 1) {"] + unit + ["\t} else {"] +
 		loop("parallel for", "for (int64_t k = 0; k < count; k++)", ["\t\t\tconst int64_t i = start + k * step;"]) +
 		["\t}", "}", ""]
 	)
+
+
+def _blockedUnitLoop(op, dtype, body):
+	"""A random entry's unit-step range: a Philox block per four elements (the stream's four words),
+	with the ragged ends, elements of a block cut by the range, drawn one by one."""
+	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
+	lanes = []
+	for lane in range(4):
+		lanes += ["\t\t\t{", "\t\t\t\tconst int64_t i = 4 * b + %d;" % lane] + ["\t\t\t\t" + line for line in elementBody(
+			op, ctype,
+			load=lambda k: LOAD[storages[k]] % ("a%d[i]" % k),
+			store=lambda k, expr: "a%d[i] = %s;" % (k, STORE[storages[k]] % expr),
+			randomValue=lambda role, lane=lane: blockRandomValue(role, lane)
+		)] + ["\t\t\t}"]
+
+	return [
+		"\t\tconst int64_t end = start + count;",
+		"\t\tconst int64_t first = ((start + 3) & ~(int64_t)3) < end ? ((start + 3) & ~(int64_t)3) : end;",
+		"\t\tconst int64_t last = (end & ~(int64_t)3) > first ? (end & ~(int64_t)3) : first;",
+		"\t\tfor (int64_t i = start; i < end; i++) {",
+		"\t\t\tif (i == first) i = last;",
+		"\t\t\tif (i >= end) break;",
+	] + ["\t\t\t" + line for line in body] + [
+		"\t\t}",
+		"\t\t#pragma omp parallel for schedule(static) if(parallel: count >= %d)" % PARALLEL_MIN,
+		"\t\tfor (int64_t b = first / 4; b < last / 4; b++) {",
+		"\t\t\tuint32_t w[4];",
+		"\t\t\tpz_philox_block(w, rng_key, rng_counter, b);",
+	] + lanes + ["\t\t}"]
 
 
 # gpuarray.copy and the slice pass-through: memcpy split over the cores, as the kernels are
@@ -119,8 +152,16 @@ void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
 
 
 ROWS_TEMPLATE = """\
+/* S == 1 (rows of a matrix) gets its own loop, so that the routines inline with unit stride */
 void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
 {
+	if (S == 1) {
+		#pragma omp parallel for schedule(static) if(N * C >= %(min)d)
+		for (int64_t n = 0; n < N; n++)
+			pz_softmax_row_%(name)s(x + n * C, y + n * C, C, 1);
+		return;
+	}
+
 	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
 	for (int64_t r = 0; r < N * S; r++) {
 		const int64_t base = (r / S) * C * S + r %% S;
@@ -130,6 +171,13 @@ void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
 
 void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_t N, int64_t C, int64_t S)
 {
+	if (S == 1) {
+		#pragma omp parallel for schedule(static) if(N * C >= %(min)d)
+		for (int64_t n = 0; n < N; n++)
+			pz_softmax_backward_row_%(name)s(y + n * C, g + n * C, dx + n * C, C, 1);
+		return;
+	}
+
 	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
 	for (int64_t r = 0; r < N * S; r++) {
 		const int64_t base = (r / S) * C * S + r %% S;

@@ -26,7 +26,9 @@ over 2^31 elements included).
 import numpy as np
 
 from PuzzleLib.Kernels import Rows
-from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, elementBody, kernelName as baseKernelName, paramNames
+from PuzzleLib.Kernels.Codegen import (
+	INLINE_MATH, RNG_ARGS, blockRandomValue, elementBody, kernelName as baseKernelName, paramNames
+)
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
 from PuzzleLib.Kernels.Table import TABLE
 
@@ -128,7 +130,7 @@ def _signature(op, dtype, variant):
 	return "__global__ void %s(%s)" % (kernelName(op, dtype, variant), ", ".join(params))
 
 
-def _element(op, dtype, read, write, index, indent):
+def _element(op, dtype, read, write, index, indent, randomValue=None):
 	"""One element's statements; read(k) is array k in storage type, write(k, expr) the store."""
 	ctype = COMPUTE_CTYPE[dtype]
 	converters = [_converters(storage, ctype) for storage in op.arrayDtypes(dtype)]
@@ -136,9 +138,35 @@ def _element(op, dtype, read, write, index, indent):
 		op, ctype,
 		load=lambda k: converters[k][0](read(k)),
 		store=lambda k, expr: "%s;" % write(k, converters[k][1](expr)),
-		index=index
+		index=index, randomValue=randomValue
 	)
 	return [indent + line for line in body]
+
+
+def _packElements(op, dtype, width, origin):
+	"""The statements of one pack's elements. A random entry whose pack holds whole Philox blocks
+	draws one block per four elements when the range starts on a block (origin % 4 == 0)."""
+	perElement = ["#pragma unroll", "\t\tfor (int j = 0; j < %d; j++) {" % width] + _element(
+		op, dtype, read=lambda k: "p%d.v[j]" % k, write=lambda k, expr: "p%d.v[j] = %s" % (k, expr),
+		index="%sv * %d + j" % (origin, width), indent="\t\t\t"
+	) + ["\t\t}"]
+
+	if not op.isRandom or width % 4:
+		return perElement
+
+	blocked = ["\t\tif ((origin & 3) == 0) {"]
+	for q in range(width // 4):
+		blocked += [
+			"\t\t\tuint32_t w%d[4];" % q,
+			"\t\t\tpz_philox_block(w%d, %s, %s, (origin >> 2) + v * %d + %d);" % (q, RNG_ARGS[0], RNG_ARGS[1], width // 4, q)
+		]
+	for j in range(width):
+		blocked += ["\t\t\t{"] + _element(
+			op, dtype, read=lambda k, j=j: "p%d.v[%d]" % (k, j), write=lambda k, expr, j=j: "p%d.v[%d] = %s" % (k, j, expr),
+			index=None, indent="\t\t\t\t", randomValue=lambda role, j=j: blockRandomValue(role, j % 4, "w%d" % (j // 4))
+		) + ["\t\t\t}"]
+
+	return blocked + ["\t\t} else {"] + ["\t" + line for line in perElement] + ["\t\t}"]
 
 
 # The first global thread and the grid's width, in 64 bits before any multiplication.
@@ -163,13 +191,7 @@ def _vectorBody(op, dtype):
 			"" if operand.isWritten else "const ", packs[k], k, packs[k], k
 		) if operand.isRead else "\t\t%s p%d;" % (packs[k], k)
 		for k, operand in zip(arrays, op.arrays)
-	] + [
-		"#pragma unroll",
-		"\t\tfor (int j = 0; j < %d; j++) {" % width
-	] + _element(
-		op, dtype, read=lambda k: "p%d.v[j]" % k, write=lambda k, expr: "p%d.v[j] = %s" % (k, expr),
-		index="%sv * %d + j" % (origin, width), indent="\t\t\t"
-	) + ["\t\t}"] + [
+	] + _packElements(op, dtype, width, origin) + [
 		"\t\treinterpret_cast<%s *>(a%d)[v] = p%d;" % (packs[k], k, k)
 		for k, operand in zip(arrays, op.arrays) if operand.isWritten
 	] + [

@@ -32,19 +32,31 @@ def valueName(operand):
 	return "v_%s" % operand.name
 
 
-def elementBody(op, ctype, load, store, index="i"):
+def blockRandomValue(role, lane, words="w"):
+	"""The C value of a random operand at lane (0-3, a C int constant) of a Philox block already in
+	words: what a loop that draws one block per four elements uses instead of a draw per element."""
+	if role == UNIFORM:
+		return "pz_uniform_from_word(%s[%d])" % (words, lane)
+	pair = lane & 2
+	return "pz_normal_from_words(%s[%d], %s[%d], %d)" % (words, pair, words, pair + 1, lane)
+
+
+def elementBody(op, ctype, load, store, index="i", randomValue=None):
 	"""Lines that compute one element; the source they go in must contain INLINE_MATH.
 
 	load(k) is the C expression reading array operand k (in call order) at the element, already
 	converted to ctype; store(k, expr) is the statement writing expr (of ctype) to array operand k.
 	index is the C expression of the element's flat index in the arrays, which numbers the random
-	stream's elements.
+	stream's elements; randomValue(role), when given, is the C value of a random operand instead of
+	a draw of its own.
 	"""
 	arrayIndex = {operand: k for k, operand in enumerate(op.arrays)}
 	lines = []
 
 	for operand in op.readable:
-		if operand.role in RANDOM_FUNCTIONS:
+		if operand.role in RANDOM_FUNCTIONS and randomValue is not None:
+			value = "(%s)%s" % (ctype, randomValue(operand.role))
+		elif operand.role in RANDOM_FUNCTIONS:
 			value = "(%s)%s(%s, %s, %s)" % (ctype, RANDOM_FUNCTIONS[operand.role], RNG_ARGS[0], RNG_ARGS[1], index)
 		else:
 			value = load(arrayIndex[operand])

@@ -36,12 +36,22 @@ PZ_INLINE void pz_philox4x32_10(uint32_t c[4], uint32_t k0, uint32_t k1)
 	}
 }
 
+/* the stream's block b (elements 4 b to 4 b + 3) into c */
+PZ_INLINE void pz_philox_block(uint32_t c[4], int64_t key, int64_t counter, int64_t b)
+{
+	const uint64_t block = (uint64_t)counter + (uint64_t)b;
+	c[0] = (uint32_t)block;
+	c[1] = (uint32_t)(block >> 32);
+	c[2] = 0u;
+	c[3] = 0u;
+	pz_philox4x32_10(c, (uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32));
+}
+
 /* word (e & 3) of element e's block in the stream (key, counter) */
 PZ_INLINE uint32_t pz_philox_word(int64_t key, int64_t counter, int64_t element)
 {
-	const uint64_t block = (uint64_t)counter + ((uint64_t)element >> 2);
-	uint32_t c[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 0u};
-	pz_philox4x32_10(c, (uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32));
+	uint32_t c[4];
+	pz_philox_block(c, key, counter, (int64_t)((uint64_t)element >> 2));
 
 	const uint32_t lane = (uint32_t)element & 3u;
 	return lane == 0 ? c[0] : lane == 1 ? c[1] : lane == 2 ? c[2] : c[3];
@@ -61,26 +71,29 @@ PZ_INLINE float pz_philox_uniform(int64_t key, int64_t counter, int64_t element)
    from the even lane, the angle from the odd one; the even element takes the cosine, the odd one
    the sine. Through the C library's (or CUDA's) logf, sinf and cosf: the same stream on both
    backends within a few ulp, not bit for bit. */
-PZ_INLINE float pz_philox_normal(int64_t key, int64_t counter, int64_t element)
+PZ_INLINE float pz_normal_from_words(uint32_t even, uint32_t odd, int64_t element)
 {
-	const uint64_t block = (uint64_t)counter + ((uint64_t)element >> 2);
-	uint32_t c[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 0u};
-	pz_philox4x32_10(c, (uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32));
-
-	const int pair = (int)(element & 2);
-	const float u1 = (float)((c[pair] >> 8) + 1u) * 5.9604644775390625e-08f;
-	const float angle = 6.28318530717958648f * pz_uniform_from_word(c[pair + 1]);
+	const float u1 = (float)((even >> 8) + 1u) * 5.9604644775390625e-08f;
+	const float angle = 6.28318530717958648f * pz_uniform_from_word(odd);
 	const float radius = sqrtf(-2.0f * logf(u1));
 
 	return radius * ((element & 1) ? sinf(angle) : cosf(angle));
 }
 
+PZ_INLINE float pz_philox_normal(int64_t key, int64_t counter, int64_t element)
+{
+	uint32_t c[4];
+	pz_philox_block(c, key, counter, (int64_t)((uint64_t)element >> 2));
+
+	const int pair = (int)(element & 2);
+	return pz_normal_from_words(c[pair], c[pair + 1], element);
+}
+
 /* The stream's raw words for elements [4 b, 4 b + 4) clipped to count: one block, four stores. */
 PZ_INLINE void pz_philox_store_block(uint32_t *out, int64_t count, int64_t key, int64_t counter, int64_t b)
 {
-	const uint64_t block = (uint64_t)counter + (uint64_t)b;
-	uint32_t c[4] = {(uint32_t)block, (uint32_t)(block >> 32), 0u, 0u};
-	pz_philox4x32_10(c, (uint32_t)(uint64_t)key, (uint32_t)((uint64_t)key >> 32));
+	uint32_t c[4];
+	pz_philox_block(c, key, counter, b);
 
 	for (int lane = 0; lane < 4; lane++)
 		if (4 * b + lane < count)
