@@ -243,7 +243,7 @@ def test_emulated_kernel_on_an_element_writes_into_its_array(emulated):
 
 	element = data[1]
 	assert element.shape == () and element.ptr == data.ptr + 4
-	ElementWise.kernel(TABLE["relu"], "forward", np.dtype(np.float32))(element, element)
+	ElementWise.kernel(TABLE["relu"], np.dtype(np.float32))(element, element)
 	assert data.get().tolist() == [-1.0, 0.0, 3.0]
 
 # }}}
