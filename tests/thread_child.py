@@ -17,7 +17,7 @@ import numpy as np
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
 from PuzzleLib.CPU import Source
-from PuzzleLib.Kernels.Activations import TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS as TABLE
 
 
 ARGS = {"leakyRelu": (0.2, ), "elu": (0.5, ), "clip": (-1.5, 2.25)}
