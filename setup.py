@@ -8,6 +8,8 @@ setup(
 	long_description=open("README.md", encoding="utf-8").read(),
 	long_description_content_type="text/markdown",
 	license="Apache-2.0",
+	author="PuzzleLib-compatible library maintainers",
+	url="https://github.com/puzzlelib/PuzzleLib",
 	packages=find_packages(include=["PuzzleLib", "PuzzleLib.*"]),
 	package_data={"PuzzleLib.CPU": ["*.c"], "PuzzleLib.Kernels": ["*.h"]},
 	python_requires=">=3.9",

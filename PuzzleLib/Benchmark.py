@@ -1,26 +1,44 @@
-"""Throughput of every activation, SoftMax and Dropout through the public module API, next to copy
-bandwidth, and Linear's training step next to the bare matrix products (PuzzleLib/BenchmarkLinear.py).
+"""Throughput of every activation through the public module API, next to copy bandwidth; SoftMax and
+Dropout the same way; Linear's training step next to the bare matrix products
+(PuzzleLib/BenchmarkLinear.py); an MLP's training epoch and the optimizers' update next to PyTorch
+(PuzzleLib/BenchmarkTraining.py).
 
-    python -m PuzzleLib.Benchmark [--only activations|linear] [--size N] [--dtype float32 [float16 ...]] [--repeat R]
+    python -m PuzzleLib.Benchmark [--size N] [--dtype float32 [float16 ...]] [--repeat R]
+	        [--only bandwidth mvec percall crossover modules linear training busy | activations]
+	        [--busy] [--samples N]
 
-For each activation: forward act(data) and backward act.backward(grad) as a user calls them
-(output allocation from the pool included), in GB/s counting the bytes read and written (forward
-2N, backward 3N elements), as a ratio of the copy bandwidth measured in the same run, and as a
-ratio of a plain reference implementation (naive numpy on the CPU backend, PyTorch's kernels on
-CUDA when torch imports). Then SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5, the mask
-drawn in the pass) the same way, and the warm per-call host time of each module at small N.
+bandwidth: for each activation, forward act(data) and backward act.backward(grad) as a user calls
+them (output allocation from the pool included), in GB/s counting the bytes read and written
+(forward 2N, backward 3N elements), as a ratio of the copy bandwidth measured in the same run, and
+as a ratio of a plain reference implementation (naive numpy on the CPU backend, PyTorch's kernels
+on CUDA when torch imports).
+mvec (CPU): the compute-heavy kernels against plain C loops over glibc's libmvec.
+percall: warm microseconds per call at N = 2^10, 2^15, 2^20, next to torch when it imports.
+crossover (CPU): one thread against the team at sizes around the parallel threshold.
+modules: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5) forward and backward as ratios of
+copy, and the warm per-call time of Activation, SoftMax and Dropout at 32 x 32 (BenchmarkTraining).
+linear: Linear's training step and per-call time (BenchmarkLinear).
+training: one epoch of an MLP through Trainer.train and one MomentumSGD / Adam update, next to
+PyTorch (BenchmarkTraining.run; --samples sets the epoch's size).
+busy (CPU, only when asked): relu with a spinning process on every core, the team against one thread.
+activations: bandwidth, mvec, percall and crossover.
 """
 
-import argparse, statistics, time
+import argparse, ctypes, os, statistics, subprocess, sys, time
 
 import numpy as np
 
 from PuzzleLib import Backend
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Kernels.Activations import ACTIVATIONS
+from PuzzleLib.Kernels.Activations import ACTIVATIONS as TABLE
+from PuzzleLib.Kernels.Table import TABLE as ELEMENTWISE
 from PuzzleLib.Modules.Activation import Activation
-from PuzzleLib.Modules.Dropout import Dropout
-from PuzzleLib.Modules.SoftMax import SoftMax
+
+
+SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "modules", "linear", "training", "busy")
+GROUPS = {"activations": ("bandwidth", "mvec", "percall", "crossover")}
+CPU_SECTIONS = ("mvec", "crossover", "busy")
+PER_CALL_SIZES = (1 << 10, 1 << 15, 1 << 20)
 
 
 def positiveInt(text):
@@ -161,7 +179,7 @@ def run(size, dtype, repeat, out=print):
 	out(header)
 
 	rows = []
-	for name in ACTIVATIONS:
+	for name in TABLE:
 		forward, backward = moduleTimes(name, data, grad, repeat)
 		fwdBandwidth, bwdBandwidth = 2 * size * itemsize / forward, 3 * size * itemsize / backward
 
@@ -181,53 +199,209 @@ def run(size, dtype, repeat, out=print):
 	return rows
 
 
-def trainingModules(size, dtype, repeat, out=print):
-	"""SoftMax and Dropout forward and backward in GB/s and as ratios of copy, measured in one run."""
-	dtype = np.dtype(dtype)
-	data, grad = testData(size, dtype)
-	itemsize = dtype.itemsize
+def bestPerCall(fn, calls, repeat):
+	"""Best microseconds per call of fn over repeat runs of `calls` calls (after a warm-up run)."""
+	fn()
+	gpuarray.synchronize()
+	best = float("inf")
 
-	dest = gpuarray.empty(data.shape, dtype=dtype)
-	copyBandwidth = 2 * size * itemsize / timeit(lambda: gpuarray.copy(dest, data), repeat)
+	for _ in range(repeat):
+		start = time.perf_counter()
+		for _ in range(calls):
+			fn()
+		gpuarray.synchronize()
+		best = min(best, (time.perf_counter() - start) / calls)
 
-	out("%-18s %9s %7s %9s %7s" % ("module", "fwd GB/s", "/copy", "bwd GB/s", "/copy"))
-	cases = [
-		("SoftMax, C = 1024", SoftMax(), (size // 1024, 1024), 3),
-		("SoftMax, C = 10", SoftMax(), (size // 10, 10), 3),
-		("Dropout, p = 0.5", Dropout(0.5), (size, ), 2),
-	]
+	return best * 1e6
+
+
+def perCall(sizes=PER_CALL_SIZES, repeat=7, out=print):
+	"""Warm microseconds per call of relu at small and medium N: module forward, module backward and
+	a bare kernel call, next to torch's when torch imports (CPU backend) -- what a model of many small
+	layers pays per layer."""
+	from PuzzleLib.Backend.Kernels import ElementWise
+
+	torch = _torchOnCpu()
+	out("per-call time of relu, float32, best of %d runs (us)" % repeat)
+	header = "%-9s %9s %9s %9s" % ("N", "forward", "backward", "kernel")
+	if torch is not None:
+		header += " %11s %12s %6s" % ("torch fwd", "torch bwd", "fwd x")
+	out(header)
 
 	rows = []
-	for label, module, shape, backwardArrays in cases:
-		module.calcMode(dtype)
-		count = int(np.prod(shape))
-		x, g = data[:count].reshape(shape), grad[:count].reshape(shape)
+	for size in sizes:
+		calls = max(20, min(5000, (1 << 24) // size))
+		data, grad = testData(size, np.float32)
+		act = Activation("relu")
+		act(data)
+		dest = gpuarray.empty(data.shape, dtype=np.float32)
 
-		forward = timeit(lambda: module(x), repeat)
-		module(x)
-		backward = timeit(lambda: module.backward(g), repeat)
+		forward = bestPerCall(lambda: act(data), calls, repeat)
+		backward = bestPerCall(lambda: act.backward(grad), calls, repeat)
+		kernel = bestPerCall(lambda: ElementWise.reluKer(np.float32)(dest, data), calls, repeat)
+		line = "%-9s %9.2f %9.2f %9.2f" % ("2^%d" % (size.bit_length() - 1), forward, backward, kernel)
 
-		fwd, bwd = 2 * count * itemsize / forward, backwardArrays * count * itemsize / backward
-		out("%-18s %9.1f %7.2f %9.1f %7.2f" % (
-			label, fwd / 1e9, fwd / copyBandwidth, bwd / 1e9, bwd / copyBandwidth
-		))
-		rows.append((label, fwd / copyBandwidth, bwd / copyBandwidth))
+		if torch is not None:
+			x, g = torch.from_numpy(data.get()), torch.from_numpy(grad.get())
+			y = torch.relu(x)
+			torchForward = bestPerCall(lambda: torch.relu(x), calls, repeat)
+			torchBackward = bestPerCall(lambda: torch.ops.aten.threshold_backward(g, y, 0), calls, repeat)
+			line += " %11.2f %12.2f %6.1f" % (torchForward, torchBackward, forward / torchForward)
+
+		out(line)
+		rows.append((size, forward, backward, kernel))
 
 	return rows
 
 
-def hostOverhead(size=1024, calls=2000, out=print):
-	"""Warm microseconds per forward call at small N (32 x 32): what a call costs beyond the memory traffic."""
+def _torchOnCpu():
+	if Backend.isCuda:
+		return None
+	try:
+		import torch
+	except ImportError:
+		return None
+	return torch
+
+
+def alternating(first, second, repeat):
+	"""Best seconds of each of two functions, run in turns so that both see the same machine (on a
+	shared one, other work only ever adds time: the best run is the least disturbed)."""
+	first(), second()
+	best = [float("inf"), float("inf")]
+
+	for _ in range(repeat):
+		for index, fn in enumerate((first, second)):
+			start = time.perf_counter()
+			fn()
+			best[index] = min(best[index], time.perf_counter() - start)
+
+	return best
+
+
+def mvecComparison(size=1 << 24, repeat=10, out=print):
+	"""The compute-heavy kernels against plain C loops of the same functions over libmvec, compiled
+	with the same flags and run on the same thread team in the same run (CPU backend)."""
+	from PuzzleLib.CPU import MvecReference
+	from PuzzleLib.CPU.ElementWise import kernel
+	from PuzzleLib.Kernels.Activations import ACTIVATIONS as TABLE
+
+	loops = MvecReference.loops()
+	if loops is None:
+		out("no host C compiler: no libmvec loops to compare with")
+		return []
+
+	x, dy = testData(size, np.float32)
+	y = gpuarray.empty(x.shape, dtype=np.float32)
+	kernel(ELEMENTWISE["softPlus"], np.dtype(np.float32))(y, x)
+	dest = gpuarray.empty(x.shape, dtype=np.float32)
+
+	out("kernels against plain libmvec loops, N = %d float32, best of %d, alternating" % (size, repeat))
+	out("%-18s %9s %12s %7s" % ("kernel", "GB/s", "loop GB/s", "ratio"))
+
+	rows = []
+	for name in MvecReference.LOOPS:
+		activation, direction = name.split("_")
+		operands = (x, ) if direction == "forward" else (dy, y)
+		ker = kernel(ELEMENTWISE[activation + ("Der" if direction == "backward" else "")], np.dtype(np.float32))
+		loop, pointers = loops[name], [dest.ptr] + [operand.ptr for operand in operands]
+		traffic = (1 + len(operands)) * size * 4
+
+		ours, theirs = alternating(
+			lambda: ker(dest, *operands, *TABLE[activation].defaults), lambda: loop(*pointers, size), repeat
+		)
+		out("%-18s %9.1f %12.1f %7.2f" % (name, traffic / ours / 1e9, traffic / theirs / 1e9, theirs / ours))
+		rows.append((name, theirs / ours))
+
+	return rows
+
+
+def crossover(sizes=tuple(1 << k for k in range(11, 19)), repeat=7, out=print):
+	"""Microseconds of a relu and a sigmoid kernel call on one thread and on the whole team at sizes
+	around the threshold below which kernels stay on the calling thread (CPU backend)."""
+	from PuzzleLib.CPU import ElementWise, Source
+	from PuzzleLib.Kernels.Activations import ACTIVATIONS as TABLE
+
+	lib = ElementWise.library(ElementWise.requestedPath())
+	if lib is None:
+		out("numpy kernels: no thread team")
+		return []
+
+	setMin = lib.pz_set_parallel_min
+	setMin.argtypes, setMin.restype = [ctypes.c_int64], ctypes.c_int64
+	team = ElementWise.threads()
+	out("one thread against %d (us per call), the team forced on at every size; kernels use it from %d" % (
+		team, Source.PARALLEL_MIN
+	))
+	out("%-7s %10s %10s %12s %12s" % ("N", "relu 1", "relu %d" % team, "sigmoid 1", "sigmoid %d" % team))
+
+	rows, old = [], setMin(0)
+	try:
+		for size in sizes:
+			data, _ = testData(size, np.float32)
+			dest = gpuarray.empty(data.shape, dtype=np.float32)
+			calls = max(50, (1 << 22) // size)
+			line, row = "%-7s" % ("2^%d" % (size.bit_length() - 1)), [size]
+
+			for name in ("relu", "sigmoid"):
+				ker = ElementWise.kernel(ELEMENTWISE[name], np.dtype(np.float32))
+				for threads in (1, team):
+					ElementWise.threads(threads)
+					row.append(bestPerCall(lambda: ker(dest, data), calls, repeat))
+					line += " %10.2f" % row[-1] if name == "relu" else " %12.2f" % row[-1]
+
+			out(line)
+			rows.append(tuple(row))
+	finally:
+		setMin(old)
+		ElementWise.threads(0)
+
+	return rows
+
+
+def busy(size=1 << 22, repeat=20, out=print):
+	"""relu forward at N while one spinning process per core competes: the team's time against one
+	thread's, each run alternating, median of repeat (CPU backend)."""
+	from PuzzleLib.CPU import ElementWise
+
+	team = ElementWise.threads()
 	data, _ = testData(size, np.float32)
-	data = data.reshape(32, size // 32)
+	act = Activation("relu")
+	act(data)
 
-	results = {}
-	for label, module in (("Activation(sigmoid)", Activation("sigmoid")), ("SoftMax", SoftMax()), ("Dropout", Dropout(0.5))):
-		seconds = timeit(lambda: [module(data) for _ in range(calls)], 3) / calls
-		out("per-call time, 32 x %d float32 forward, %s: %.1f us" % (size // 32, label, seconds * 1e6))
-		results[label] = seconds
+	def measure():
+		times = {1: [], team: []}
+		for _ in range(repeat):
+			for threads in times:
+				ElementWise.threads(threads)
+				act(data)
+				start = time.perf_counter()
+				act(data)
+				times[threads].append(time.perf_counter() - start)
+		ElementWise.threads(0)
+		return {threads: statistics.median(values) for threads, values in times.items()}
 
-	return results
+	idle = measure()
+	spinners = [
+		subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)
+	]
+	try:
+		time.sleep(0.5)
+		loaded = measure()
+	finally:
+		for spinner in spinners:
+			spinner.kill()
+		for spinner in spinners:
+			spinner.wait()
+
+	out("relu forward, N = %d float32, median of %d (ms); %d spinning processes when busy" % (
+		size, repeat, len(spinners)
+	))
+	out("%-6s %10s %12s %22s" % ("", "1 thread", "%d threads" % team, "%d threads / 1 thread" % team))
+	for label, times in (("idle", idle), ("busy", loaded)):
+		out("%-6s %10.2f %12.2f %22.2f" % (label, times[1] * 1e3, times[team] * 1e3, times[team] / times[1]))
+
+	return idle, loaded
 
 
 def main():
@@ -237,35 +411,51 @@ def main():
 		"--dtype", nargs="+", choices=dtypeNames(), default=None, help="default float32 on cpu, float32 float16 on cuda"
 	)
 	parser.add_argument("--repeat", type=positiveInt, default=10)
-	parser.add_argument("--only", choices=("activations", "linear", "training"), default=None, help="run one part (default all)")
+	parser.add_argument(
+		"--only", nargs="+", choices=SECTIONS + tuple(GROUPS), default=None,
+		help="run just these tables (default: all but busy); activations is %s" % " ".join(GROUPS["activations"])
+	)
+	parser.add_argument("--busy", action="store_true", help="also time relu with a spinning process on every core")
 	parser.add_argument("--samples", type=positiveInt, default=60000, help="samples of the training epoch (default 60000)")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
 	dtypes = args.dtype or (["float32", "float16"] if Backend.isCuda else ["float32"])
+	chosen = args.only or [section for section in SECTIONS if section != "busy"]
+	sections = [part for section in chosen for part in GROUPS.get(section, (section, ))]
+	if args.busy and "busy" not in sections:
+		sections.append("busy")
+	if Backend.isCuda:
+		sections = [section for section in sections if section not in CPU_SECTIONS]
 
-	if args.only in (None, "activations"):
-		for dtype in dtypes:
-			run(size, dtype, args.repeat)
-			print()
-			trainingModules(size, dtype, args.repeat)
-			print()
-
-		hostOverhead()
-
-	if args.only in (None, "linear"):
-		from PuzzleLib import BenchmarkLinear
-		if args.only is None:
-			print()
-		for dtype in dtypes:
-			BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
-		BenchmarkLinear.perCall(timeit)
-
-	if args.only in (None, "training"):
-		from PuzzleLib import BenchmarkTraining
-		if args.only is None:
-			print()
-		BenchmarkTraining.run(timeit, samples=args.samples, repeat=min(args.repeat, 3))
+	for section in sections:
+		if section == "bandwidth":
+			for dtype in dtypes:
+				run(size, dtype, args.repeat)
+				print()
+		elif section == "mvec":
+			mvecComparison(size, args.repeat)
+		elif section == "percall":
+			perCall()
+		elif section == "crossover":
+			crossover()
+		elif section == "linear":
+			from PuzzleLib import BenchmarkLinear
+			for dtype in dtypes:
+				BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
+			BenchmarkLinear.perCall(timeit)
+		elif section == "modules":
+			from PuzzleLib import BenchmarkTraining
+			for dtype in dtypes:
+				BenchmarkTraining.trainingModules(size, dtype, args.repeat)
+				print()
+			BenchmarkTraining.hostOverhead()
+		elif section == "training":
+			from PuzzleLib import BenchmarkTraining
+			BenchmarkTraining.run(timeit, samples=args.samples, repeat=min(args.repeat, 3))
+		elif section == "busy":
+			busy()
+		print()
 
 
 if __name__ == "__main__":

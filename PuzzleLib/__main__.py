@@ -16,12 +16,15 @@ from PuzzleLib.Modules import Activation
 def pageExample():
 	np.random.seed(123)
 	data = gpuarray.to_gpu(np.random.randint(-10, 10, (3, 3)).astype(np.float32))
+	print("input:")
 	print(data)
 
 	act = Activation("sigmoid")
+	print("sigmoid:")
 	print(act(data))
 
 	act = Activation("relu")
+	print("relu:")
 	print(act(data))
 
 

@@ -461,10 +461,14 @@ def withoutPycuda(c):
 
 
 def withBrokenPycuda(c):
-	"""pycuda is there but its import fails (e.g. built against a newer CUDA than the driver)."""
+	"""pycuda is there but its import fails (e.g. built against a newer CUDA than the driver), on a
+	machine whose driver library loads."""
 	noContextYet(c)
 	for name in ("pycuda", "pycuda.driver"):
 		c.monkeypatch.setitem(sys.modules, name, None)
+
+	from PuzzleLib.Cuda import Driver
+	c.monkeypatch.setattr(Driver, "driverMissing", lambda: None)
 
 
 def choose(c):
@@ -485,7 +489,7 @@ CONFIG_ROWS = [
 	Row("Config.backend='tpu'", choose, configError, "Config.backend='tpu': " + SUPPORTED, setup=configured("tpu")),
 	Row("Config.backend=2", choose, configError, "Config.backend=2: " + SUPPORTED, setup=configured(2)),
 	Row("Config.backend=Backend.intel", choose, configError, SUPPORTED, setup=lambda c: configured(c.Config.Backend.intel)(c)),
-	Row("cuda where pycuda is missing", choose, configError, r"pycuda is not installed \(pip install .\[cuda\]\)", setup=withoutPycuda),
+	Row("cuda where pycuda is missing", choose, configError, r"pycuda is not installed; on a machine with an NVIDIA GPU, pip install .\.\[cuda\]. adds it", setup=withoutPycuda),
 	Row("cuda where pycuda does not import", choose, configError, "pycuda is installed but does not import", setup=withBrokenPycuda),
 ]
 

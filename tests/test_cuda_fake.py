@@ -365,7 +365,7 @@ def test_missing_driver_library_is_a_config_error(driver, monkeypatch):
 	monkeypatch.delattr(fake.pycuda, "driver")
 	monkeypatch.setattr(sys, "meta_path", [NoDriver()] + sys.meta_path)
 
-	with pytest.raises(Config.ConfigError, match="no NVIDIA driver"):
+	with pytest.raises(Config.ConfigError, match="no NVIDIA driver on this machine, libcuda.so.1: .*; without a GPU, leave out the cuda extra and use the CPU backend"):
 		Driver.initialise(0)
 
 # }}}
@@ -385,7 +385,7 @@ def test_missing_pycuda_is_a_config_error(monkeypatch):
 	monkeypatch.setattr(sys, "meta_path", [NotInstalled()] + sys.meta_path)
 	monkeypatch.setattr(Driver, "context", None)
 
-	with pytest.raises(Config.ConfigError, match=r"pycuda is not installed \(pip install"):
+	with pytest.raises(Config.ConfigError, match=r"pycuda is not installed; .*pip install"):
 		Driver.initialise(0)
 
 
@@ -394,8 +394,41 @@ def test_a_pycuda_that_fails_to_import_is_a_config_error(driver, monkeypatch):
 	fake, Driver = driver
 	monkeypatch.setitem(sys.modules, "pycuda.driver", None)   # ImportError, not about libcuda or a missing pycuda
 	monkeypatch.delattr(fake.pycuda, "driver")
+	monkeypatch.setattr(Driver, "driverMissing", lambda: None)
 	with pytest.raises(Config.ConfigError, match="does not import"):
 		Driver.initialise(0)
+
+
+def test_a_pycuda_linked_against_a_stub_on_a_machine_without_driver_says_so(driver, monkeypatch):
+	import sys
+	fake, Driver = driver
+
+	class StubLinked:
+		def find_spec(self, name, path, target=None):
+			if name == "pycuda.driver":
+				raise ImportError("_driver.cpython-311-x86_64-linux-gnu.so: undefined symbol: cuArrayCreate_v2")
+
+	monkeypatch.delitem(sys.modules, "pycuda.driver")
+	monkeypatch.delattr(fake.pycuda, "driver")
+	monkeypatch.setattr(sys, "meta_path", [StubLinked()] + sys.meta_path)
+	monkeypatch.setattr(Driver, "driverMissing", lambda: "libcuda.so.1: cannot open shared object file")
+
+	with pytest.raises(Config.ConfigError, match="no NVIDIA driver on this machine, libcuda.so.1: .*leave out the cuda extra"):
+		Driver.initialise(0)
+
+
+def test_driver_missing_reports_the_loaders_reason(monkeypatch):
+	import ctypes
+	from PuzzleLib.Cuda import Driver
+
+	def refuse(name):
+		raise OSError("%s: cannot open shared object file: No such file or directory" % name)
+
+	monkeypatch.setattr(ctypes, "CDLL", refuse)
+	assert "cannot open shared object file" in Driver.driverMissing()
+
+	monkeypatch.setattr(ctypes, "CDLL", lambda name: object())
+	assert Driver.driverMissing() is None
 
 
 # {{{ random entries, the generator and the row kernels, emulated

@@ -73,7 +73,8 @@ def test_cpu_paths_update_in_place(backend, dtype, tmp_path):
 	if cc is None:
 		pytest.skip("no host C compiler")
 	library = HostCompiler.load(
-		Source.PRELUDE + Source.INLINE_MATH + "\n" + Source.HALF_FLOAT + "\n" + Source.kernelSource(op, dtype), cc,
+		"\n".join([Source.PRELUDE, Source.INLINE_MATH, Source.HALF_FLOAT, Source.THREAD_POOL, Source.RUN_SOURCE,
+			Source.kernelSource(op, dtype)]), cc,
 		warn=lambda message: None
 	)
 

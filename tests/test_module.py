@@ -1,7 +1,7 @@
 """The Activation module's contract: the documentation page's example, signature, defaults,
 inplace, slices, blueprint, modes and dtypes."""
 
-import contextlib, importlib, inspect, logging
+import importlib, inspect, logging
 from enum import Enum
 
 import numpy as np
@@ -34,17 +34,9 @@ def assertPrinted(got, printed):
 	reference.assertClose(got, page, context="the page's printed sigmoid values")
 
 
-@contextlib.contextmanager
 def capturedLog(caplog):
-	"""Records the "PuzzleLib" logger (it does not propagate, so caplog's root handler misses it)."""
-	from PuzzleLib import Config
-	logger = Config.getLogger()
-	logger.addHandler(caplog.handler)
-	try:
-		with caplog.at_level(logging.DEBUG, logger=logger.name):
-			yield caplog
-	finally:
-		logger.removeHandler(caplog.handler)
+	"""Records the "PuzzleLib" logger (its records propagate to caplog's handler on the root logger)."""
+	return caplog.at_level(logging.DEBUG, logger="PuzzleLib")
 
 
 def warnings(caplog):

@@ -17,7 +17,7 @@ import numpy as np
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
 from PuzzleLib.CPU import Source
-from PuzzleLib.Kernels.Activations import ACTIVATIONS as TABLE
+from PuzzleLib.Kernels.Activations import ACTIVATIONS
 
 
 ARGS = {"leakyRelu": (0.2, ), "elu": (0.5, ), "clip": (-1.5, 2.25)}
@@ -103,7 +103,7 @@ def checkKernels(threads, dtype, rng):
 		source = gpuarray.to_gpu(x)
 		what = "%s n=%d" % (np.dtype(dtype).name, size)
 
-		for name in TABLE:
+		for name in ACTIVATIONS:
 			args = ARGS.get(name, ())
 			y = gpuarray.empty(size, dtype)
 			serially(getattr(ElementWise, name + "Ker")(dtype), y, (source, ), args)

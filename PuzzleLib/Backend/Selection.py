@@ -23,7 +23,7 @@ def _parse(value, source):
 
 
 def choose():
-	"""(backend, reason), initialising the device when the backend is cuda."""
+	"""(backend, why: the rest of the log's sentence), initialising the device when the backend is cuda."""
 	from PuzzleLib.Cuda import Driver
 
 	env = os.environ.get("PUZZLELIB_BACKEND", "").strip()
@@ -35,21 +35,23 @@ def choose():
 		requested, source = None, None
 
 	if requested is Config.Backend.cpu:
-		return Config.Backend.cpu, "chosen by %s" % source
+		return Config.Backend.cpu, ", as %s asks" % source
 
 	if requested is Config.Backend.cuda:
 		Driver.initialise(Config.deviceIdx)          # raises ConfigError saying what is missing
-		return Config.Backend.cuda, "chosen by %s" % source
+		return Config.Backend.cuda, " on %s, as %s asks" % (Driver.device.name(), source)
 
 	try:
 		Driver.initialise(Config.deviceIdx)
 	except Config.ConfigError as e:
-		return Config.Backend.cpu, "automatic: cuda is not usable (%s)" % e
+		return Config.Backend.cpu, ", chosen automatically since cuda is not usable: %s" % e
 
-	return Config.Backend.cuda, "automatic: a CUDA device initialised"
+	return Config.Backend.cuda, " on %s, chosen automatically" % Driver.device.name()
 
 
 def select():
-	backend, reason = choose()
-	Config.getLogger().info("backend %s (%s)", backend.name, reason)
+	"""Chooses the backend, says which in one log line, and records it in Config.backend."""
+	backend, why = choose()
+	Config.backend = backend
+	Config.getLogger().info("using the %s backend%s", backend.name, why)
 	return backend

@@ -24,10 +24,10 @@ class KernelWarning(UserWarning):
 
 
 def warn(message):
-	"""Reports trouble with the kernels: to the log (when Config.showWarnings) and as a KernelWarning."""
+	"""Reports trouble with the kernels once, as a KernelWarning (when Config.showWarnings); an
+	application that wants it in its log calls logging.captureWarnings(True)."""
 	if Config.showWarnings:
-		Config.getLogger().warning(message)
-	warnings.warn(message, KernelWarning, stacklevel=3)
+		warnings.warn(message, KernelWarning, stacklevel=3)
 
 
 def requestedPath():
@@ -91,6 +91,23 @@ def philoxWords():
 	return lambda out, key, counter: function(out.ptr, out.size, key, counter)
 
 
+def threads(count=None):
+	"""The compiled kernels' thread team size (the calling thread included); with count, sets it
+	first. count 0 restores the default: OMP_NUM_THREADS when set, else the CPUs this process may
+	run on. 1 on the numpy path, which count does not change."""
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		return 1
+
+	if count is None:
+		return lib.pz_get_threads()
+
+	if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+		raise ValueError("threads takes a thread count >= 0 (0: the default), got %r" % (count, ))
+	return lib.pz_set_threads(count)
+
+
 class Kernel(ElementwiseKernel):
 	"""ker(*arrays, *args, slice=None): one table entry over the flat slice (ElementwiseKernel's call)."""
 
@@ -115,33 +132,46 @@ class CompiledKernel(Kernel):
 		self.function.restype = None
 
 	def run(self, arrays, span, args):
-		self.function(*(ary.ptr for ary in arrays), *span, *args)
+		if len(arrays) == 2:
+			self.function(arrays[0].ptr, arrays[1].ptr, *span, *args)
+		else:
+			self.function(*[ary.ptr for ary in arrays], *span, *args)
 
 
 class NumpyKernel(Kernel):
+	"""The formula evaluated by numpy, a cache-sized chunk at a time: the temporaries each step of a
+	formula makes then stay in the CPU's cache instead of streaming whole arrays through memory."""
+
+	CHUNK = 1 << 15
+
+	def __init__(self, op, dtype):
+		super().__init__(op, dtype)
+		self.math = NumpyMath(self.computeType)
+		self.writtenArrays = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
+
 	def run(self, arrays, span, args):
-		def flat(ary):
-			return ary.gpudata.reshape(-1)[span.start::span.step][:span.count]
-
 		ctype = self.computeType
-		params, stream = args[:self.nArgs], args[self.nArgs:]
-		values, arrayIndex = [], 0
-
-		for operand in self.op.operands:
-			if operand.isArray:
-				if operand.isRead:
-					values.append(flat(arrays[arrayIndex]).astype(ctype))
-				arrayIndex += 1
-			else:
-				indices = span.start + span.step * np.arange(span.count, dtype=np.int64)
-				values.append(Philox.RANDOM[operand.role](*stream, indices).astype(ctype))
+		params, stream = tuple(ctype(arg) for arg in args[:self.nArgs]), args[self.nArgs:]
+		flats = [ary.gpudata.reshape(-1)[span.start::span.step][:span.count] for ary in arrays]
 
 		# overflow to inf (also on the float16 store) and NaN are results here, not events to warn of
 		with np.errstate(all="ignore"):
-			results = self.op.results(self.op.formula(NumpyMath(ctype), *values, *(ctype(arg) for arg in params)))
-			written = [(ary, dtype) for ary, dtype, operand in zip(arrays, self.dtypes, self.op.arrays) if operand.isWritten]
-			for (ary, dtype), result in zip(written, results):
-				flat(ary)[...] = np.asarray(result).astype(dtype)
+			for first in range(0, span.count, self.CHUNK):
+				chunk = [flat[first:first + self.CHUNK] for flat in flats]
+				values, arrayIndex = [], 0
+
+				for operand in self.op.operands:
+					if operand.isArray:
+						if operand.isRead:      # every result is computed before any is stored
+							values.append(chunk[arrayIndex].astype(ctype, copy=False))
+						arrayIndex += 1
+					else:
+						indices = span.start + span.step * np.arange(first, first + len(chunk[0]), dtype=np.int64)
+						values.append(Philox.RANDOM[operand.role](*stream, indices).astype(ctype, copy=False))
+
+				results = self.op.results(self.op.formula(self.math, *values, *params))
+				for k, result in zip(self.writtenArrays, results):
+					np.copyto(chunk[k], result, casting="same_kind")
 
 
 @functools.lru_cache(maxsize=None)

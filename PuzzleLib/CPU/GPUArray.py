@@ -63,6 +63,9 @@ def _checkDtype(requested):
 	return dtype
 
 
+_NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
+
+
 def _viewOf(buffer, shape, dtype):
 	"""shape and dtype over the start of buffer's memory, as pycuda builds an array over gpudata."""
 	if not isinstance(buffer, np.ndarray):
@@ -87,10 +90,30 @@ class DeviceMemoryCopyError(TypeError, RuntimeError):
 
 
 class GPUArray:
+	# Like pycuda's, not a numpy array: numpy refuses it rather than treating it as an object
+	# array, which would make np.asarray, np.save, np.array_equal and == silently wrong.
 	__array_ufunc__ = None    # numpy defers `ndarray + GPUArray` to us, which refuses it
+	__hash__ = object.__hash__
+
+	def __array__(self, dtype=None, copy=None):
+		raise TypeError(_NOT_NUMPY % "numpy does not convert it implicitly")
+
+	def __array_function__(self, func, types, args, kwargs):
+		raise TypeError(_NOT_NUMPY % ("np.%s takes host arrays" % func.__name__))
+
+	def __eq__(self, other):
+		raise TypeError(_NOT_NUMPY % "== compares on the host: ary.get() == other")
+
+	def __ne__(self, other):
+		raise TypeError(_NOT_NUMPY % "!= compares on the host: ary.get() != other")
 
 	def __init__(self, shape, dtype=np.float32, allocator=None, gpudata=None):
 		shape, dtype = _checkShape(shape), _checkDtype(dtype)
+
+		if gpudata is None and type(allocator) is MemoryPool:     # the common case, kept lean
+			raw, ptr = allocator.allocateAt(math.prod(shape) * dtype.itemsize)
+			self._adopt(raw.view(dtype).reshape(shape), ptr, True)
+			return
 
 		if gpudata is None:
 			nbytes = math.prod(shape) * dtype.itemsize
@@ -106,8 +129,13 @@ class GPUArray:
 		else:
 			gpudata = _viewOf(gpudata, shape, dtype)
 
-		self.gpudata = gpudata
-		self.ptr = gpudata.__array_interface__["data"][0]
+		self._adopt(gpudata, gpudata.__array_interface__["data"][0], gpudata.flags.c_contiguous)
+
+	def _adopt(self, gpudata, ptr, contiguous):
+		# what every kernel call checks is read here once, not from numpy at each call
+		self.gpudata, self.ptr = gpudata, ptr
+		self.shape, self.dtype, self.size, self.nbytes = gpudata.shape, gpudata.dtype, gpudata.size, gpudata.nbytes
+		self._contiguous = contiguous
 
 	@classmethod
 	def wrap(cls, ndarray):
@@ -117,8 +145,7 @@ class GPUArray:
 			raise TypeError("GPUArray.wrap takes an ndarray, got %s" % type(ndarray).__name__)
 
 		ary = cls.__new__(cls)
-		ary.gpudata = ndarray
-		ary.ptr = ndarray.__array_interface__["data"][0]
+		ary._adopt(ndarray, ndarray.__array_interface__["data"][0], ndarray.flags.c_contiguous)
 		return ary
 
 	# Device memory is not copied behind the script's back, as pycuda's is not: a deep copy that
@@ -139,15 +166,11 @@ class GPUArray:
 		"""A new array object over the same memory, as copy.copy of a pycuda array is."""
 		return GPUArray.wrap(self.gpudata)
 
-	shape = property(lambda self: self.gpudata.shape)
-	dtype = property(lambda self: self.gpudata.dtype)
-	size = property(lambda self: self.gpudata.size)
-	nbytes = property(lambda self: self.gpudata.nbytes)
 	ndim = property(lambda self: self.gpudata.ndim)
 	strides = property(lambda self: self.gpudata.strides)
 	flags = property(lambda self: self.gpudata.flags)
 	itemsize = property(lambda self: self.gpudata.itemsize)
-	mem_size = size
+	mem_size = property(lambda self: self.size)
 
 	def __len__(self):
 		return len(self.gpudata)
@@ -331,7 +354,7 @@ def synchronize():
 
 
 def isContiguous(ary):
-	return ary.gpudata.flags.c_contiguous
+	return ary._contiguous
 
 
 def getDeviceName():

@@ -25,7 +25,7 @@ from PuzzleLib import Config
 # they can be vectorized), and nothing reads floating-point exception flags (so both sides of a
 # select can be computed, which is what lets the branch-free loops vectorize).
 FLAGS = (
-	"-O3", "-march=native", "-fopenmp", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared", "-std=gnu11"
+	"-O3", "-march=native", "-fopenmp-simd", "-pthread", "-fno-math-errno", "-fno-trapping-math", "-fPIC", "-shared", "-std=gnu11"
 )
 LIBS = ("-lmvec", "-lm")
 
@@ -123,9 +123,12 @@ def _loadVerified(libPath, digestPath):
 			expected = f.read().strip()
 		if _digest(libPath) != expected:
 			return None
-		return ctypes.CDLL(libPath)
+		lib = ctypes.CDLL(libPath)
 	except OSError:
 		return None
+
+	Config.getLogger().debug("loaded CPU kernels from %s", libPath)
+	return lib
 
 
 _lock = threading.RLock()        # held by load and by _load within it
@@ -214,12 +217,20 @@ def _load(source, cc, warn, key):
 					corrupt = False             # said
 
 				_removeStale(folder, stem)
+				_announce(folder)
 				libPath, _ = _buildInto(folder, stem, cc, source)
 
 		except OSError as e:
 			warn("kernel cache %s is not writable (%s)%s: building in a temporary folder" % (
 				folder, e, "; its library %s is corrupt or incomplete" % libPath if corrupt else ""
 			))
+			_announce(_privateDir())
 			libPath, _ = _buildInto(_privateDir(), stem, cc, source)
 
+		Config.getLogger().debug("loaded CPU kernels from %s", libPath)
 		return ctypes.CDLL(libPath)
+
+
+def _announce(folder):
+	"""The first use builds for a few seconds: said, so that a script does not look hung."""
+	Config.getLogger().info("compiling CPU kernels, once (a few seconds); cached in %s", folder)

@@ -25,18 +25,24 @@ def sizeClass(nbytes):
 class _Block:
 	"""Owns a raw buffer while a user array views it; gives the buffer back to the pool on death."""
 
-	def __init__(self, pool, raw, nbytes):
-		self.pool, self.raw = pool, raw
-		address = raw.__array_interface__["data"][0]
-		offset = -address % ALIGNMENT
-		self.__array_interface__ = {
-			"shape": (nbytes, ), "typestr": "|u1", "version": 3, "data": (address + offset, False)
-		}
+	__slots__ = ("pool", "raw", "address", "__array_interface__")
+
+	def __init__(self, pool, raw, address, nbytes):
+		"""address: the aligned start inside raw (found once per buffer, see _aligned)."""
+		self.pool, self.raw, self.address = pool, raw, address
+		self.__array_interface__ = {"shape": (nbytes, ), "typestr": "|u1", "version": 3, "data": (address, False)}
 
 	def __del__(self):
 		pool = self.pool
 		if pool is not None:
-			pool._release(self.raw)
+			pool._release(self.raw, self.address)
+
+
+def _aligned(raw):
+	"""(raw, the first ALIGNMENT-aligned address in it): what the pool keeps of a buffer, so that
+	handing it out again does not ask numpy for its address."""
+	address = raw.__array_interface__["data"][0]
+	return raw, address + (-address % ALIGNMENT)
 
 
 def _byteCount(value, what):
@@ -57,35 +63,42 @@ class MemoryPool:
 
 	def allocate(self, nbytes):
 		"""A C-contiguous uint8 array of nbytes whose memory returns to the pool when it dies."""
-		nbytes = _byteCount(nbytes, "allocate needs")
+		return self.allocateAt(nbytes)[0]
+
+	__call__ = allocate        # a pool is itself an allocator, as scripts pass it: allocator=memoryPool
+
+	def allocateAt(self, nbytes):
+		"""(allocate(nbytes), the address of its first byte): what GPUArray asks, so that it need
+		not ask numpy for the address."""
+		if type(nbytes) is not int or nbytes < 0:
+			nbytes = _byteCount(nbytes, "allocate needs")
 		size = sizeClass(nbytes) + ALIGNMENT
 
 		with self._lock:
 			self.activeBlocks += 1
 			free = self._held.get(size)
-			raw = free.pop() if free else None
-			if raw is not None:
+			held = free.pop() if free else None
+			if held is not None:
 				self.heldBytes -= size
 
-		if raw is None:
+		if held is None:
 			try:
-				raw = np.empty(size, dtype=np.uint8)
+				held = _aligned(np.empty(size, dtype=np.uint8))
 			except BaseException:       # MemoryError: no block came to be, so none is active
 				with self._lock:
 					self.activeBlocks -= 1
 				raise
 
-		return np.asarray(_Block(self, raw, nbytes))
+		raw, address = held
+		return np.asarray(_Block(self, raw, address, nbytes)), address
 
-	__call__ = allocate        # a pool is itself an allocator, as scripts pass it: allocator=memoryPool
-
-	def _release(self, raw):
+	def _release(self, raw, address):
 		with self._lock:
 			self.activeBlocks -= 1
 			if self.heldBytes + raw.size > self.maxHeldBytes:
 				return                  # over the bound: let this buffer go back to the system
 
-			self._held.setdefault(raw.size, []).append(raw)
+			self._held.setdefault(raw.size, []).append((raw, address))
 			self.heldBytes += raw.size
 
 	@property

@@ -1,8 +1,9 @@
 """C source of every CPU elementwise kernel, generated from the elementwise table: pure Python.
 
 One translation unit holds every entry x dtype. Each kernel walks a flat range (start, step,
-count): a unit-stride loop that OpenMP splits over the cores and vectorizes (the `declare simd`
-lines let glibc's libmvec vectorize the math functions), and a strided loop for stepped slices.
+count): a unit-stride loop that the compiler vectorizes (the `declare simd` lines let glibc's
+libmvec vectorize the math functions), and a strided loop for stepped slices. Above PARALLEL_MIN
+elements the range is shared out in chunks over the thread team of thread_pool.c.
 """
 
 import os
@@ -23,31 +24,35 @@ LOAD = {np.dtype(np.float16): "pz_half_to_float(%s)", np.dtype(np.float32): "%s"
 STORE = {np.dtype(np.float16): "pz_float_to_half(%s)", np.dtype(np.float32): "%s", np.dtype(np.float64): "%s"}
 DTYPES = tuple(STORAGE_CTYPE)
 
-# below this many elements a thread team costs more than it saves
+# below this many elements a thread team costs more than it saves (measured: README, Benchmark)
 PARALLEL_MIN = 1 << 15
 
-with open(os.path.join(os.path.dirname(__file__), "half_float.c")) as _file:
-	HALF_FLOAT = _file.read()
+# elements a thread claims at a time (see thread_pool.c): 64 KiB of float32
+CHUNK = 1 << 14
+
+
+def _read(name):
+	with open(os.path.join(os.path.dirname(__file__), name)) as file:
+		return file.read()
+
+
+HALF_FLOAT = _read("half_float.c")
+THREAD_POOL = _read("thread_pool.c")
 
 PRELUDE = """\
+#define _GNU_SOURCE                     /* sched_getaffinity, CPU_COUNT */
 #include <stdint.h>
 #include <math.h>
-#include <pthread.h>
-
-/* libgomp's thread pool does not survive fork(): a child that starts a team waits forever for
-   threads that exist only in its parent. So a forked child (multiprocessing's default on Linux)
-   runs every loop in its own thread. */
-static int pz_threads_usable = 1;
-static void pz_forked(void) { pz_threads_usable = 0; }
-__attribute__((constructor)) static void pz_watch_fork(void) { pthread_atfork(NULL, NULL, pz_forked); }
 
 /* glibc declares its vector math variants only under -ffast-math, which we never use (it breaks
    NaN handling): declare them here so the vectorizer calls libmvec. */
 %s
-""" % "\n".join(
+
+#define PZ_PARALLEL_MIN %d
+""" % ("\n".join(
 	"#pragma omp declare simd notinbranch\n%s %s%s(%s);" % (ctype, name, suffix, ctype)
 	for name in MATH_FUNCTIONS for ctype, suffix in (("float", "f"), ("double", ""))
-)
+), PARALLEL_MIN)
 
 
 def kernelSignature(op, dtype):
@@ -65,35 +70,57 @@ def kernelSignature(op, dtype):
 
 
 def kernelSource(op, dtype):
-	ctype = COMPUTE_CTYPE[dtype]
-	storages = op.arrayDtypes(dtype)
+	"""The kernel: its arguments packed in a struct, a range function over [begin, end) of the
+	call's elements, and the entry point that hands the range to the thread team."""
+	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
+	name = kernelName(op, SHORT_NAME[dtype])
+	arrays = ["a%d" % k for k in range(len(op.arrays))]
+	pointers = [
+		"%s%s *" % ("" if operand.isWritten else "const ", STORAGE_CTYPE[storage])
+		for operand, storage in zip(op.arrays, storages)
+	]
+	stream = list(RNG_ARGS) if op.isRandom else []
+	fields = (
+		["%s%s;" % (pointer, field) for pointer, field in zip(pointers, arrays)] + ["int64_t start, step;"] +
+		["%s %s;" % (ctype, param) for param in paramNames(op)] + ["int64_t %s;" % field for field in stream]
+	)
+	unpacked = arrays + ["start", "step"] + list(paramNames(op)) + stream
+	declared = pointers + ["const int64_t "] * 2 + ["const %s " % ctype] * len(op.params) + ["const int64_t "] * len(stream)
+
 	body = elementBody(
 		op, ctype,
 		load=lambda k: LOAD[storages[k]] % ("a%d[i]" % k),
 		store=lambda k, expr: "a%d[i] = %s;" % (k, STORE[storages[k]] % expr),
 	)
 
-	def loop(pragma, header, first):
-		return [
-			"\t\t#pragma omp %s schedule(static) if(parallel: count >= %d && pz_threads_usable)" % (pragma, PARALLEL_MIN),
-			"\t\t%s {" % header
-		] + first + ["\t\t\t" + line for line in body] + ["\t\t}"]
-
 	if op.isRandom:
 		unit = _blockedUnitLoop(op, dtype, body)
 	else:
-		unit = loop("parallel for simd", "for (int64_t i = start; i < start + count; i++)", [])
+		unit = ["\t\t#pragma omp simd", "\t\tfor (int64_t i = start + begin; i < start + end; i++) {"] + [
+			"\t\t\t" + line for line in body
+		] + ["\t\t}"]
+
+	strided = ["\t\tfor (int64_t k = begin; k < end; k++) {", "\t\t\tconst int64_t i = start + k * step;"] + [
+		"\t\t\t" + line for line in body
+	] + ["\t\t}"]
 
 	return "\n".join(
-		[kernelSignature(op, dtype), "{", "\tif (step == 1) {"] + unit + ["\t} else {"] +
-		loop("parallel for", "for (int64_t k = 0; k < count; k++)", ["\t\t\tconst int64_t i = start + k * step;"]) +
-		["\t}", "}", ""]
+		["struct %s_args { %s };" % (name, " ".join(fields)), ""] +
+		["static void %s_range(const void *argp, int64_t begin, int64_t end)" % name, "{",
+			"\tconst struct %s_args *a = argp;" % name] +
+		["\t%s%s = a->%s;" % (decl, field, field) for decl, field in zip(declared, unpacked)] +
+		["\tif (step == 1) {"] + unit + ["\t} else {"] + strided + ["\t}", "}", ""] +
+		[kernelSignature(op, dtype), "{",
+			"\tconst struct %s_args a = { %s };" % (name, ", ".join(unpacked)),
+			"\tpz_run(%s_range, &a, count, %d);" % (name, CHUNK),
+			"}", ""]
 	)
 
 
 def _blockedUnitLoop(op, dtype, body):
-	"""A random entry's unit-step range: a Philox block per four elements (the stream's four words),
-	with the ragged ends, elements of a block cut by the range, drawn one by one."""
+	"""A random entry's unit-step range [start + begin, start + end): a Philox block per four
+	elements (the stream's four words), with the ragged ends, elements of a block cut by the range,
+	drawn one by one."""
 	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
 	lanes = []
 	for lane in range(4):
@@ -105,50 +132,72 @@ def _blockedUnitLoop(op, dtype, body):
 		)] + ["\t\t\t}"]
 
 	return [
-		"\t\tconst int64_t end = start + count;",
-		"\t\tconst int64_t first = ((start + 3) & ~(int64_t)3) < end ? ((start + 3) & ~(int64_t)3) : end;",
-		"\t\tconst int64_t last = (end & ~(int64_t)3) > first ? (end & ~(int64_t)3) : first;",
-		"\t\tfor (int64_t i = start; i < end; i++) {",
+		"\t\tconst int64_t from = start + begin, to = start + end;",
+		"\t\tconst int64_t first = ((from + 3) & ~(int64_t)3) < to ? ((from + 3) & ~(int64_t)3) : to;",
+		"\t\tconst int64_t last = (to & ~(int64_t)3) > first ? (to & ~(int64_t)3) : first;",
+		"\t\tfor (int64_t i = from; i < to; i++) {",
 		"\t\t\tif (i == first) i = last;",
-		"\t\t\tif (i >= end) break;",
+		"\t\t\tif (i >= to) break;",
 	] + ["\t\t\t" + line for line in body] + [
 		"\t\t}",
-		"\t\t#pragma omp parallel for schedule(static) if(parallel: count >= %d)" % PARALLEL_MIN,
 		"\t\tfor (int64_t b = first / 4; b < last / 4; b++) {",
 		"\t\t\tuint32_t w[4];",
 		"\t\t\tpz_philox_block(w, rng_key, rng_counter, b);",
 	] + lanes + ["\t\t}"]
 
 
-# gpuarray.copy and the slice pass-through: memcpy split over the cores, as the kernels are
+# a kernel's whole range: on the team above PARALLEL_MIN elements, else on the calling thread
+RUN_SOURCE = """\
+static int64_t pz_parallel_min = PZ_PARALLEL_MIN;
+
+/* for measuring where the team starts to pay (the benchmark's crossover table); returns the old */
+int64_t pz_set_parallel_min(int64_t count)
+{
+	const int64_t old = pz_parallel_min;
+	pz_parallel_min = count;
+	return old;
+}
+
+static inline void pz_run(pz_range_fn fn, const void *args, int64_t count, int64_t chunk)
+{
+	if (count >= pz_parallel_min)
+		pz_parallel(fn, args, count, chunk);
+	else
+		fn(args, 0, count);
+}
+"""
+
+
 COPY_SOURCE = """\
 #include <string.h>
-#include <omp.h>
+
+struct copy_args { char *dst; const char *src; };
+
+static void copy_range(const void *argp, int64_t begin, int64_t end)
+{
+	const struct copy_args *a = argp;
+	memcpy(a->dst + begin, a->src + begin, end - begin);
+}
 
 void copy_bytes(char *dst, const char *src, int64_t nbytes)
 {
-	#pragma omp parallel if(nbytes >= %d && pz_threads_usable)
-	{
-		const int64_t threads = omp_get_num_threads(), thread = omp_get_thread_num();
-		/* the share rounded up, so that the threads' chunks together cover every byte */
-		const int64_t chunk = ((nbytes + threads - 1) / threads + 63) & ~(int64_t)63;
-		const int64_t begin = thread * chunk < nbytes ? thread * chunk : nbytes;
-		const int64_t end = begin + chunk < nbytes ? begin + chunk : nbytes;
-		memcpy(dst + begin, src + begin, end - begin);
-	}
+	const struct copy_args a = { dst, src };
+	if (nbytes >= %d)
+		pz_parallel(copy_range, &a, nbytes, %d);
+	else
+		copy_range(&a, 0, nbytes);
 }
-""" % (PARALLEL_MIN * 4)
+""" % (PARALLEL_MIN * 4, CHUNK * 4)
 
 
 # globalRng.fillInteger: the stream's raw words, a block of four per iteration
 PHILOX_WORDS_SOURCE = """\
 void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
 {
-	#pragma omp parallel for schedule(static) if(count >= %d)
 	for (int64_t b = 0; b < (count + 3) / 4; b++)
 		pz_philox_store_block(out, count, key, counter, b);
 }
-""" % PARALLEL_MIN
+"""
 
 
 ROWS_TEMPLATE = """\
@@ -156,13 +205,11 @@ ROWS_TEMPLATE = """\
 void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
 {
 	if (S == 1) {
-		#pragma omp parallel for schedule(static) if(N * C >= %(min)d)
 		for (int64_t n = 0; n < N; n++)
 			pz_softmax_row_%(name)s(x + n * C, y + n * C, C, 1);
 		return;
 	}
 
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
 	for (int64_t r = 0; r < N * S; r++) {
 		const int64_t base = (r / S) * C * S + r %% S;
 		pz_softmax_row_%(name)s(x + base, y + base, C, S);
@@ -172,13 +219,11 @@ void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
 void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_t N, int64_t C, int64_t S)
 {
 	if (S == 1) {
-		#pragma omp parallel for schedule(static) if(N * C >= %(min)d)
 		for (int64_t n = 0; n < N; n++)
 			pz_softmax_backward_row_%(name)s(y + n * C, g + n * C, dx + n * C, C, 1);
 		return;
 	}
 
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
 	for (int64_t r = 0; r < N * S; r++) {
 		const int64_t base = (r / S) * C * S + r %% S;
 		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
@@ -187,14 +232,12 @@ void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_
 
 void argmax_%(name)s(const %(s)s *x, int32_t *out, int64_t N, int64_t C, int64_t S)
 {
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
 	for (int64_t r = 0; r < N * S; r++)
 		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
 }
 
 void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N, int64_t C, int64_t S)
 {
-	#pragma omp parallel for schedule(static) if(N * C * S >= %(min)d)
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t c = 0; c < C; c++)
 			#pragma omp simd
@@ -214,6 +257,7 @@ def rowsSource(dtype):
 
 def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
-	return PRELUDE + "\n" + INLINE_MATH + "\n" + HALF_FLOAT + "\n" + COPY_SOURCE + "\n" + PHILOX_WORDS_SOURCE + "\n" + "\n".join(kernels) + "\n" + "\n".join(
-		rowsSource(dtype) for dtype in DTYPES
+	return "\n".join(
+		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE] + kernels +
+		[rowsSource(dtype) for dtype in DTYPES]
 	)

@@ -145,7 +145,7 @@ def _rounded(op, paramName, arg, ctype):
 def checkArgs(op, args, ctype="double"):
 	"""Returns args as a tuple of floats rounded to ctype, the C type the kernel computes in, or
 	raises ArgsError saying what is wrong. The rule is checked on the rounded values, which are the
-	ones the kernel uses."""
+	ones the kernel uses. op is an entry, or anything with its name, params and rule (an activation)."""
 	if not isinstance(args, (tuple, list)):
 		raise ArgsError(
 			"args must be a tuple of %d number(s) %s, got %r" % (len(op.params), op.params, args)

@@ -74,6 +74,7 @@ def checkOperands(name, names, dtypes, arrays, written, arrayType, contiguous):
 	"""Every array is of the backend's type, its operand's dtype, one size and C-contiguous; a written
 	operand overlaps no other operand, except a read-only input that is the very same array (inplace)."""
 	first = arrays[0]
+	size = first.size if isinstance(first, arrayType) else None
 
 	for index, (ary, dtype) in enumerate(zip(arrays, dtypes)):
 		if not isinstance(ary, arrayType):
@@ -86,27 +87,31 @@ def checkOperands(name, names, dtypes, arrays, written, arrayType, contiguous):
 				name, index, names[index], ary.dtype, dtype
 			))
 
-		if ary.size != first.size:
+		if ary.size != size:
 			raise KernelError("%s kernel: operand %d has %d elements, operand 0 has %d" % (
-				name, index, ary.size, first.size
+				name, index, ary.size, size
 			))
 
 		if not contiguous(ary):
 			raise KernelError("%s kernel: operand %d is not C-contiguous" % (name, index))
 
-	if first.size == 0:
-		return          # nothing is written (and pycuda's empty arrays have no address)
+	if size:
+		checkOverlap(name, arrays, written)
 
-	# an input may be an output itself (inplace), but not overlap it shifted: it would be read
-	# after it is written, in an order that depends on the vectorization and the threads
+
+def checkOverlap(name, arrays, written=(0, )):
+	"""No array overlaps one the kernel writes (arrays not empty), except a read-only input that is the
+	very same array (inplace): it would be read after it is written, in an order that depends on the
+	vectorization and the threads."""
 	for out in written:
-		start, end = int(arrays[out].ptr), int(arrays[out].ptr) + arrays[out].nbytes
+		start, nbytes = int(arrays[out].ptr), arrays[out].nbytes
+		end = start + nbytes
 		for index, ary in enumerate(arrays):
 			if index == out:
 				continue
 
 			other = int(ary.ptr)
-			if other == start and index not in written and ary.nbytes == arrays[out].nbytes:
+			if other == start and index not in written and ary.nbytes == nbytes:
 				continue
 
 			if other < end and start < other + ary.nbytes:
@@ -126,15 +131,46 @@ def checkStream(name, key, counter):
 	return tuple((int(value) + (1 << 63)) % INT64 - (1 << 63) for value in (key, counter))
 
 
+class Spans:
+	"""resolveSlice, remembered: a model calls a kernel with the same few slices and sizes over and
+	over. The key holds the bounds' types, so that True is not taken for a checked 1."""
+
+	KEPT = 256
+
+	def __init__(self):
+		self.spans = {}
+
+	def __call__(self, slc, size):
+		if slc is None:
+			key = size
+		elif type(slc) is slice:
+			start, stop, step = slc.start, slc.stop, slc.step
+			key = (start, stop, step, type(start), type(stop), type(step), size)
+		else:
+			return resolveSlice(slc, size)        # refused there
+
+		try:
+			return self.spans[key]
+		except (KeyError, TypeError):             # TypeError: an unhashable bound, refused below
+			pass
+
+		span = resolveSlice(slc, size)
+		if len(self.spans) >= self.KEPT:
+			self.spans.clear()
+		self.spans[key] = span
+		return span
+
+
 class ElementwiseKernel:
 	"""ker(*arrays, *args[, key, counter], slice=None): one table entry over the flat slice.
 
 	The arrays are the entry's array operands in its order, args its params; an entry with a
 	random operand also takes the stream's key and counter. Elements outside the slice are not
-	touched. The checks every backend makes before a kernel runs live here once; a backend
-	subclass names its array type and contiguity test and implements run(arrays, span, args),
-	which is called only when the slice selects at least one element, with args already
-	validated (floats, then the stream's two ints).
+	touched. A `stream=` keyword, which the original's callers pass, is accepted and ignored:
+	kernels run in the default stream. The checks every backend makes before a kernel runs live
+	here once; a backend subclass names its array type and contiguity test and implements
+	run(arrays, span, args), which is called only when the slice selects at least one element,
+	with args already validated (floats, then the random stream's two ints).
 	"""
 
 	arrayType = None                 # the backend's GPUArray class
@@ -149,11 +185,12 @@ class ElementwiseKernel:
 		self.written = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
 		self.nArgs = len(op.params)
 		self.checkedArgs = {}
+		self.spans = Spans()
 
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
 
-	def __call__(self, *arraysAndArgs, slice=None):
+	def __call__(self, *arraysAndArgs, slice=None, stream=None):
 		arrays, args = arraysAndArgs[:self.nArrays], arraysAndArgs[self.nArrays:]
 		if len(arrays) != self.nArrays:
 			raise KernelError("%s kernel takes %d array(s) %s, got %d, then %d arg(s) %s%s" % (
@@ -161,22 +198,36 @@ class ElementwiseKernel:
 				self.op.params, ", then the random stream's key and counter" if self.op.isRandom else ""
 			))
 
-		stream = ()
+		randomStream = ()
 		if self.op.isRandom:
 			if len(args) != self.nArgs + 2:
 				raise KernelError("%s kernel takes %d arg(s) %s and the random stream's key and counter, got %d arg(s)" % (
 					self.name, self.nArgs, self.op.params, len(args)
 				))
-			args, stream = args[:self.nArgs], checkStream(self.name, *args[self.nArgs:])
+			args, randomStream = args[:self.nArgs], checkStream(self.name, *args[self.nArgs:])
 
 		if args or self.op.params:
 			args = self.checkArgs(args)
 
-		checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
-		span = resolveSlice(slice, arrays[0].size)
+		if not self.plainOperands(arrays):
+			checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
+		elif arrays[0].size:
+			checkOverlap(self.name, arrays, self.written)
+
+		span = self.spans(slice, arrays[0].size)
 
 		if span.count > 0:
-			self.run(arrays, span, args + stream)
+			self.run(arrays, span, args + randomStream)
+
+	def plainOperands(self, arrays):
+		"""True when every array is of the backend's type and its operand's dtype, one size and
+		C-contiguous: checkOperands' test without its messages, for the common case."""
+		arrayType, contiguous = self.arrayType, self.isContiguous
+		size = getattr(arrays[0], "size", None)
+		for ary, dtype in zip(arrays, self.dtypes):
+			if not (isinstance(ary, arrayType) and ary.dtype == dtype and ary.size == size and contiguous(ary)):
+				return False
+		return True
 
 	def checkArgs(self, args):
 		# args that compare equal may still differ: True == 1.0 == 1 (a bool is refused) and

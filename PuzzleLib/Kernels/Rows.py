@@ -21,7 +21,7 @@ SHORT_NAME = {np.dtype(np.float16): "f16", np.dtype(np.float32): "f32", np.dtype
 _EXP = {
 	np.dtype(np.float16): ("float", "pz_expf_wide(%s)"),
 	np.dtype(np.float32): ("float", "pz_expf_wide(%s)"),
-	np.dtype(np.float64): ("double", "exp(%s)"),
+	np.dtype(np.float64): ("double", "pz_exp(%s)"),
 }
 
 TEMPLATE = """\

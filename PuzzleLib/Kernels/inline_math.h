@@ -25,13 +25,12 @@ PZ_INLINE int64_t pz_double_to_bits(double d) { int64_t bits; memcpy(&bits, &d, 
 PZ_INLINE float pz_expf(float x)
 {
 	/* exp(x) = 2^k e^r with r = x - k ln2, |r| <= ln2/2. ln2_hi has 12 trailing zero bits, so
-	   k * ln2_hi is exact (Cody-Waite). The clamp keeps k in [-150, 128]; 2^k is applied as two
-	   normal factors, so a subnormal result is rounded once. */
-	float t = x > -104.0f ? x : -104.0f;
-	t = t < 89.0f ? t : 89.0f;
-
-	const float kf = rintf(t * 1.44269504088896341f);
-	const float r = (t - kf * 0.693145751953125f) - kf * 1.42860676533018708e-06f;
+	   k * ln2_hi is exact (Cody-Waite) for every k that matters. Out of range the result is fixed
+	   by the selects at the end; k itself is clamped as an integer (a float clamp of x would cost
+	   the vectorized loop a chain of blends) to [-151, 129], where 2^k applied as two normal
+	   factors rounds a subnormal result once and saturates to 0 or inf. */
+	const float kf = rintf(x * 1.44269504088896341f);
+	const float r = (x - kf * 0.693145751953125f) - kf * 1.42860676533018708e-06f;
 
 	/* Taylor to degree 7: the remainder is below 0.1 ulp on |r| <= ln2/2 */
 	float p = 1.98412698412698413e-04f;
@@ -43,10 +42,15 @@ PZ_INLINE float pz_expf(float x)
 	p = p * r + 1.0f;
 	p = p * r + 1.0f;
 
-	const int32_t k = (int32_t)kf;
+	int32_t k = (int32_t)kf;
+	k = k < -151 ? -151 : k;
+	k = k > 129 ? 129 : k;
 	const int32_t k1 = k >> 1, k2 = k - k1;
-	const float y = (p * pz_bits_to_float((k1 + 127) << 23)) * pz_bits_to_float((k2 + 127) << 23);
+	float y = (p * pz_bits_to_float((k1 + 127) << 23)) * pz_bits_to_float((k2 + 127) << 23);
 
+	/* beyond these the reduction is inexact (or inf - inf), and the true result is inf or 0 */
+	y = x > 89.0f ? pz_bits_to_float(0x7f800000) : y;
+	y = x < -104.0f ? 0.0f : y;
 	return x != x ? x : y;
 }
 

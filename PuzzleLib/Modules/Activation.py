@@ -8,7 +8,7 @@ from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
 from PuzzleLib.Kernels.Activations import ACTIVATIONS, ActivationArgsError, checkArgs
-from PuzzleLib.Kernels.Launch import KernelError, checkSlice
+from PuzzleLib.Kernels.Launch import KernelError, checkOverlap, checkSlice
 from PuzzleLib.Modules.Module import Module, ModuleError
 
 
@@ -69,20 +69,42 @@ class Activation(Module):
 
 		return out
 
-	def _apply(self, factory, source, operands):
-		"""Runs one kernel into a fresh output (or over source when inplace); a KernelError, which
-		only data the checks let through (Config.disableDtypeShapeChecks) can cause, is a ModuleError."""
+	def _apply(self, direction, source, operands):
+		"""Runs one kernel into a fresh output (or over source when inplace).
+
+		When the module has checked its arrays (type, contiguity, dtype, shape), the kernel runs
+		without checking them again (its args still are, in its compute type); only an inplace
+		pass, whose output is an array the caller gave, still needs the overlap check. Otherwise (Config.disableDtypeShapeChecks, or a
+		backward after calcMode changed the dtype) the kernel checks everything, and a
+		KernelError is a ModuleError.
+		"""
+		dtype = source.dtype
 		try:
-			kernel = factory(source.dtype)
+			kernel = (self.actFunc if direction == "forward" else self.actFuncDer)(dtype)
+
+			# operands[0] is source; a backward's output data may predate a calcMode
+			if Config.disableDtypeShapeChecks or (len(operands) > 1 and operands[1].dtype != dtype):
+				out = self._output(source)
+				kernel(out, *operands, *self.actArgs, slice=self.slc)
+				return out
+
+			# the args were checked at construction; whether they fit the compute type is the
+			# kernel's to say (remembered there per set of args)
+			args = kernel.checkArgs(self.actArgs) if self.actArgs else self.actArgs
+			span = kernel.spans(self.slc, source.size)
 			out = self._output(source)
-			kernel(out, *operands, *self.actArgs, slice=self.slc)
+			if self.inplace and span.count > 0:
+				checkOverlap(kernel.name, (out, ) + operands)
+			if span.count > 0:
+				kernel.run((out, ) + operands, span, args)
+
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
 		return out
 
 	def updateData(self, data):
-		self.data = self._apply(self.actFunc, data, (data, ))
+		self.data = self._apply("forward", data, (data, ))
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
 		if self.data is None:
@@ -91,7 +113,7 @@ class Activation(Module):
 		super().backward(grad, updParamGrads, updGrad, scale, momentum)
 
 	def updateGrad(self, grad):
-		self.grad = self._apply(self.actFuncDer, grad, (grad, self.data))
+		self.grad = self._apply("backward", grad, (grad, self.data))
 
 	def checkGradShape(self, shape):
 		if shape != self.data.shape:

@@ -20,8 +20,21 @@ else:
 
 
 def _factory(op):
+	kernels = {}         # by the dtype as asked for (np.float32, "float32", np.dtype(...)): a lookup per call
+
 	def factory(dtype):
-		return kernel(op, kernelDtype(dtype))
+		try:
+			if dtype is not None:        # None == np.dtype("float64") in numpy, and is refused
+				return kernels[dtype]
+		except (KeyError, TypeError):    # TypeError: an unhashable request, refused by kernelDtype
+			pass
+
+		ker = kernel(op, kernelDtype(dtype))
+		try:
+			kernels[dtype] = ker
+		except TypeError:
+			pass
+		return ker
 
 	factory.__name__ = "%sKer" % op.name
 	factory.__doc__ = "The %s kernel for dtype: %s(%s)." % (op.name, factory.__name__, ", ".join(
