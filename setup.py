@@ -16,6 +16,8 @@ setup(
 	install_requires=["numpy>=1.22", "h5py>=3.0"],
 	extras_require={
 		"cuda": ["pycuda>=2026.1"],
-		"test": ["pytest>=7", "hypothesis>=6"],
+		"main": ["scikit-learn"],
+		# torch exactly so: any other spec pulls a multi-GB CUDA build; it is the tests' oracle only
+		"test": ["pytest>=7", "hypothesis>=6", "scikit-learn", "torch==2.13.0"],
 	},
 )

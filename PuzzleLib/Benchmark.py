@@ -1,8 +1,11 @@
-"""Throughput of every activation through the public module API, next to copy bandwidth, and
-Linear's training step next to the bare matrix products (PuzzleLib/BenchmarkLinear.py).
+"""Throughput of every activation through the public module API, next to copy bandwidth; SoftMax and
+Dropout the same way; Linear's training step next to the bare matrix products
+(PuzzleLib/BenchmarkLinear.py); an MLP's training epoch and the optimizers' update next to PyTorch
+(PuzzleLib/BenchmarkTraining.py).
 
     python -m PuzzleLib.Benchmark [--size N] [--dtype float32 [float16 ...]] [--repeat R]
-	        [--only bandwidth mvec percall crossover linear busy | activations] [--busy]
+	        [--only bandwidth mvec percall crossover modules linear training busy | activations]
+	        [--busy] [--samples N]
 
 bandwidth: for each activation, forward act(data) and backward act.backward(grad) as a user calls
 them (output allocation from the pool included), in GB/s counting the bytes read and written
@@ -12,7 +15,11 @@ on CUDA when torch imports).
 mvec (CPU): the compute-heavy kernels against plain C loops over glibc's libmvec.
 percall: warm microseconds per call at N = 2^10, 2^15, 2^20, next to torch when it imports.
 crossover (CPU): one thread against the team at sizes around the parallel threshold.
+modules: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5) forward and backward as ratios of
+copy, and the warm per-call time of Activation, SoftMax and Dropout at 32 x 32 (BenchmarkTraining).
 linear: Linear's training step and per-call time (BenchmarkLinear).
+training: one epoch of an MLP through Trainer.train and one MomentumSGD / Adam update, next to
+PyTorch (BenchmarkTraining.run; --samples sets the epoch's size).
 busy (CPU, only when asked): relu with a spinning process on every core, the team against one thread.
 activations: bandwidth, mvec, percall and crossover.
 """
@@ -28,7 +35,7 @@ from PuzzleLib.Kernels.Table import TABLE as ELEMENTWISE
 from PuzzleLib.Modules.Activation import Activation
 
 
-SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "linear", "busy")
+SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "modules", "linear", "training", "busy")
 GROUPS = {"activations": ("bandwidth", "mvec", "percall", "crossover")}
 CPU_SECTIONS = ("mvec", "crossover", "busy")
 PER_CALL_SIZES = (1 << 10, 1 << 15, 1 << 20)
@@ -409,6 +416,7 @@ def main():
 		help="run just these tables (default: all but busy); activations is %s" % " ".join(GROUPS["activations"])
 	)
 	parser.add_argument("--busy", action="store_true", help="also time relu with a spinning process on every core")
+	parser.add_argument("--samples", type=positiveInt, default=60000, help="samples of the training epoch (default 60000)")
 	args = parser.parse_args()
 
 	size = args.size or (1 << 26 if Backend.isCuda else 1 << 24)
@@ -436,6 +444,15 @@ def main():
 			for dtype in dtypes:
 				BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
 			BenchmarkLinear.perCall(timeit)
+		elif section == "modules":
+			from PuzzleLib import BenchmarkTraining
+			for dtype in dtypes:
+				BenchmarkTraining.trainingModules(size, dtype, args.repeat)
+				print()
+			BenchmarkTraining.hostOverhead()
+		elif section == "training":
+			from PuzzleLib import BenchmarkTraining
+			BenchmarkTraining.run(timeit, samples=args.samples, repeat=min(args.repeat, 3))
 		elif section == "busy":
 			busy()
 		print()

@@ -37,6 +37,9 @@ disableModuleCompatChecks = False   # containers skip the inplace-after-gradUses
 verifyData = False                  # costs check label ranges (a host round trip per batch)
 showWarnings = True
 
+verifyData = False                  # costs check label ranges (a host round trip per batch)
+disableModuleCompatChecks = False   # containers skip the inplace-after-gradUsesOutData check
+
 
 def isCPUBased(bnd):
 	return bnd in {Backend.cpu, Backend.intel}

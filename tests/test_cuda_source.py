@@ -163,7 +163,9 @@ def test_vector_kernels_compile_to_16_byte_loads_and_stores(compiled, dtype):
 	dtype = np.dtype(dtype)
 	ptx, messages = compiled[dtype, "sm_80"]
 	assert ptx is not None, messages
-	wide = {np.float32: r"v4\.f32", np.float16: r"v4\.(u32|b32)", np.float64: r"v2\.f64"}[dtype.type]
+	# a float16 kernel loads its halves 8 to a v4.u32; one with float32 state beside them (Adam's
+	# and RMSProp's moments) steps 4 elements, so the state comes 4 to a v4.f32, the halves 4 to a v4.u16
+	wide = {np.float32: r"v4\.f32", np.float16: r"v4\.(?:u32|b32|f32|u16)", np.float64: r"v2\.f64"}[dtype.type]
 
 	for name, code in _entries(ptx).items():
 		loads = re.findall(r"ld\.global(?:\.nc)?\.%s" % wide, code)

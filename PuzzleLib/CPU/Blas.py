@@ -6,6 +6,7 @@ Transposes are views, which numpy hands to BLAS as a transpose flag, not a copy.
 
 import numpy as np
 
+from PuzzleLib.CPU import BlasThreads
 from PuzzleLib.CPU.GPUArray import GPUArray, memoryPool
 
 
@@ -37,6 +38,7 @@ def _finish(result, out, alpha, beta):
 def gemm(A, B, out, transpA, transpB, alpha, beta):
 	a, b = _compute(A), _compute(B)
 	a, b = a.T if transpA else a, b.T if transpB else b
+	BlasThreads.forProduct(a.shape[0] * a.shape[1] * b.shape[1])
 
 	if out.dtype != np.float16 and beta == 0.0:
 		np.matmul(a, b, out=out.gpudata)

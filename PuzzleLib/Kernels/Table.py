@@ -17,6 +17,7 @@ and Adam's three in-place outputs return a tuple), and give the tests its float6
 
 from PuzzleLib.Kernels.Activations import ACTIVATIONS, backwardOp, forwardOp
 from PuzzleLib.Kernels.ElementwiseOp import IN, NORMAL, OUT, UNIFORM, ElementwiseOp, Operand
+from PuzzleLib.Kernels.Updates import UPDATES
 
 
 def _minimum(m, x, y):
@@ -57,7 +58,7 @@ ENTRIES = [op for spec in ACTIVATIONS.values() for op in (forwardOp(spec), backw
 		"fillNormal", (Operand("out", OUT), Operand("z", NORMAL)), params=("mean", "sigma"),
 		formula=lambda m, z, mean, sigma: mean + sigma * z
 	),
-]
+] + UPDATES            # the optimizers' updates (Updates.py)
 
 TABLE = {op.name: op for op in ENTRIES}
 assert len(TABLE) == len(ENTRIES), "two entries share a name"

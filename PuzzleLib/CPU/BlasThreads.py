@@ -1,0 +1,38 @@
+"""How many threads numpy's BLAS may use for one product.
+
+OpenBLAS wakes all its threads for any product; for a small one (a tiny MLP's batch) waking them
+costs far more than the product, and on a busy machine 50x more. So small products run on one
+thread and large ones on all. Threads are set through threadpoolctl where it is installed (it
+comes with scikit-learn); without it BLAS keeps its own setting.
+"""
+
+import functools, os
+
+
+# below this many multiply-adds a product runs on one thread
+SMALL_PRODUCT = 1 << 21
+
+
+@functools.lru_cache(maxsize=None)
+def _controller():
+	try:
+		import threadpoolctl
+		controllers = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+	except Exception:         # threadpoolctl missing or unable to read this BLAS: leave it be
+		return None
+
+	return controllers[0] if controllers else None
+
+
+_current = [None]
+
+
+def forProduct(multiplyAdds):
+	controller = _controller()
+	if controller is None:
+		return
+
+	threads = 1 if multiplyAdds < SMALL_PRODUCT else (os.cpu_count() or 1)
+	if threads != _current[0]:
+		controller.set_num_threads(threads)
+		_current[0] = threads

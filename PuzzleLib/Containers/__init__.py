@@ -1,0 +1,4 @@
+from PuzzleLib.Containers.Container import Container, ContainerError
+from PuzzleLib.Containers.Sequential import Sequential
+
+__all__ = ["Container", "ContainerError", "Sequential"]

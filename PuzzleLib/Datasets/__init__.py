@@ -1,0 +1,3 @@
+from PuzzleLib.Datasets.MnistLoader import MnistLoader, DatasetError
+
+__all__ = ["MnistLoader", "DatasetError"]
