@@ -5,7 +5,8 @@ two libraries' steps coincide only if that is kept throughout.
 
 relu's kink makes the gradient discontinuous: a pre-activation within rounding distance of zero
 can fall on either side in two correct implementations, and Adam, which normalizes every step,
-carries such a flip on. The batches are fixed (seeded) so no run meets one; a new seed may.
+carries such a flip on. The batches are fixed (seeded) so that no run meets one, with either
+backend's summation order (numpy's BLAS; the emulated cuBLAS' plain loops); a new seed may.
 """
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_mlp_learns_as_in_pytorch(backend, activation, costName, optName, useGlo
 	cost = CrossEntropy() if costName == "CrossEntropy" else MSE()
 	losses, tlosses = [], []
 
-	for x, y in batches(costName, seed=11):
+	for x, y in batches(costName, seed=12):
 		net.trainMode()
 		error, grad = cost(net(gpuarray.to_gpu(x)), gpuarray.to_gpu(y))
 		optimizer.zeroGradParams()
