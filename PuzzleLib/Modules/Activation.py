@@ -2,14 +2,12 @@
 
 from enum import Enum
 
-import numpy as np
-
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
 from PuzzleLib.Kernels.Activations import ACTIVATIONS, ActivationArgsError, checkArgs
 from PuzzleLib.Kernels.Launch import KernelError, checkOverlap, checkSlice
-from PuzzleLib.Modules.Module import Module, ModuleError
+from PuzzleLib.Modules.Module import Module, ModuleError, ShapeKeeping
 
 
 ActivationType = Enum("ActivationType", {name: name for name in ACTIVATIONS}, type=str, module=__name__)
@@ -19,7 +17,7 @@ globals().update(ActivationType.__members__)
 __all__ = ["Activation", "ActivationType"] + list(ActivationType.__members__)
 
 
-class Activation(Module):
+class Activation(ShapeKeeping, Module):
 	def __init__(self, activation, slc=None, inplace=False, name=None, args=()):
 		super().__init__(name)
 		self.registerBlueprint(locals())
@@ -119,11 +117,3 @@ class Activation(Module):
 		if shape != self.data.shape:
 			raise self.error("grad has shape %s, the output has shape %s" % (shape, self.data.shape))
 
-	def dataShapeFrom(self, shape):
-		return shape
-
-	def gradShapeFrom(self, shape):
-		return shape
-
-	def supportedDtypes(self):
-		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())

@@ -8,16 +8,14 @@ forward's mask and scale.
 
 from numbers import Real
 
-import numpy as np
-
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
 from PuzzleLib.Kernels.Launch import KernelError, checkSlice
-from PuzzleLib.Modules.Module import Module
+from PuzzleLib.Modules.Module import Module, ShapeKeeping
 
 
-class Dropout(Module):
+class Dropout(ShapeKeeping, Module):
 	def __init__(self, p=0.5, rng=gpuarray.globalRng, slicing=None, inplace=False, name=None):
 		super().__init__(name)
 		self.registerBlueprint(locals(), exclude=["rng"])
@@ -89,11 +87,3 @@ class Dropout(Module):
 		super().reset()
 		self.stream = None
 
-	def dataShapeFrom(self, shape):
-		return shape
-
-	def gradShapeFrom(self, shape):
-		return shape
-
-	def supportedDtypes(self):
-		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())

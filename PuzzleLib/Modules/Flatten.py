@@ -2,10 +2,7 @@
 
 import math
 
-import numpy as np
-
-from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Modules.Module import Module
+from PuzzleLib.Modules.Module import Module, backendDtypes
 
 
 class Flatten(Module):
@@ -44,7 +41,7 @@ class Flatten(Module):
 		return shape
 
 	def supportedDtypes(self):
-		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
+		return backendDtypes()
 
 	def checkDataType(self, dtype):
 		pass

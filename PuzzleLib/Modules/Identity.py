@@ -1,12 +1,9 @@
 """Identity: passes data and grad through (the very same arrays), any dtype and shape."""
 
-import numpy as np
-
-from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Modules.Module import Module
+from PuzzleLib.Modules.Module import Module, ShapeKeeping
 
 
-class Identity(Module):
+class Identity(ShapeKeeping, Module):
 	def __init__(self, name=None):
 		super().__init__(name)
 		self.registerBlueprint(locals())
@@ -20,14 +17,6 @@ class Identity(Module):
 	def updateGrad(self, grad):
 		self.grad = grad
 
-	def dataShapeFrom(self, shape):
-		return shape
-
-	def gradShapeFrom(self, shape):
-		return shape
-
-	def supportedDtypes(self):
-		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
 
 	def checkDataType(self, dtype):
 		pass

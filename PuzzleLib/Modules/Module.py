@@ -19,6 +19,25 @@ class MemoryUnit(str, Enum):
 	kb = "kb"
 
 
+def backendDtypes():
+	"""Every dtype the chosen backend computes in."""
+	return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
+
+
+class ShapeKeeping:
+	"""For a module whose output and input grad have its data's shape, on every backend dtype.
+	Listed before Module among the bases, so that these take the place of Module's."""
+
+	def dataShapeFrom(self, shape):
+		return shape
+
+	def gradShapeFrom(self, shape):
+		return shape
+
+	def supportedDtypes(self):
+		return backendDtypes()
+
+
 class Module:
 	def __init__(self, name=None):
 		self.name = name

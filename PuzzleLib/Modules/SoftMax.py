@@ -1,14 +1,11 @@
 """SoftMax: the softmax over axis 1 (per spatial position for data of 3 or more dimensions)."""
 
-import numpy as np
-
-from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Dnn import softmaxNd, softmaxNdBackward
 from PuzzleLib.Kernels.Launch import KernelError
-from PuzzleLib.Modules.Module import Module
+from PuzzleLib.Modules.Module import Module, ShapeKeeping
 
 
-class SoftMax(Module):
+class SoftMax(ShapeKeeping, Module):
 	def __init__(self, name=None):
 		super().__init__(name)
 		self.registerBlueprint(locals())
@@ -40,11 +37,3 @@ class SoftMax(Module):
 		if shape != self.data.shape:
 			raise self.error("grad has shape %s, the output has shape %s" % (shape, self.data.shape))
 
-	def dataShapeFrom(self, shape):
-		return shape
-
-	def gradShapeFrom(self, shape):
-		return shape
-
-	def supportedDtypes(self):
-		return tuple(np.dtype(dtype) for dtype, _ in gpuarray.dtypesSupported())
