@@ -24,6 +24,8 @@ RULES = {
 	"NesterovSGD": (lambda: NesterovSGD(0.1, 0.8), lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.8, nesterov=True)),
 	# the original's RMSProp weights the old mean square by factor: PyTorch's alpha
 	"RMSProp": (lambda: RMSProp(0.01, factor=0.9, epsilon=1e-6), lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-6)),
+	# the original's defaults: factor 0.9, epsilon 1e-5
+	"RMSProp defaults": (lambda: RMSProp(0.01), lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-5)),
 	"Adam": (lambda: Adam(0.01, epsilon=1e-12), lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-12)),
 }
 

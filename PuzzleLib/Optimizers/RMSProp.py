@@ -11,7 +11,7 @@ class RMSProp(Optimizer):
 	stateNames = (("ms", np.float32), )
 	savedAttrs = Optimizer.savedAttrs + ("factor", "epsilon")
 
-	def __init__(self, learnRate=1e-3, factor=0.1, epsilon=1e-5, nodeinfo=None):
+	def __init__(self, learnRate=1e-3, factor=0.9, epsilon=1e-5, nodeinfo=None):
 		super().__init__(nodeinfo)
 		self.learnRate, self.factor, self.epsilon = learnRate, factor, epsilon
 
