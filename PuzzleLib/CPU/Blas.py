@@ -21,19 +21,29 @@ def _compute(ary):
 
 
 def _finish(result, out, alpha, beta):
-	"""out = alpha result + beta out, computed in result's dtype and stored (rounded once) into out."""
+	"""out = alpha result + beta out, computed in result's dtype and stored (rounded once) into out.
+	Where out has result's dtype the sum is made in out itself: no pass to copy it back."""
 	computeType, target = result.dtype.type, out.gpudata
 
 	if alpha != 1.0:
 		result *= computeType(alpha)
+	if result is target:
+		return
+
+	if target.dtype == result.dtype:
+		if beta == 0.0:
+			np.copyto(target, result)
+			return
+		if beta != 1.0:
+			target *= computeType(beta)
+		target += result
+		return
 
 	if beta == 1.0:
 		result += target
 	elif beta != 0.0:
 		result += target.astype(result.dtype, copy=False) * computeType(beta)
-
-	if result is not target:
-		np.copyto(target, result, casting="same_kind")
+	np.copyto(target, result, casting="same_kind")
 
 
 def gemm(A, B, out, transpA, transpB, alpha, beta):
