@@ -142,6 +142,8 @@ def epochTimes(sizes, samples, batchsize, repeat, timeit):
 	try:
 		import torch
 	except ImportError:
+		torch = None
+	if torch is None or (Backend.isCuda and not torch.cuda.is_available()):
 		return timeit(ourEpoch, repeat), None, None
 
 	device = "cuda" if Backend.isCuda else "cpu"
@@ -199,7 +201,7 @@ def run(timeit, samples=60000, repeat=3, updateSize=10**7, updateRepeat=21):
 	):
 		ours, theirs, ratio = epochTimes(sizes, count, batch, repeat, timeit)
 		if theirs is None:
-			print("  %-52s epoch %8.3f s   (torch not installed)" % (label, ours))
+			print("  %-52s epoch %8.3f s   (no PyTorch for this device)" % (label, ours))
 		else:
 			print("  %-52s epoch %8.3f s   torch %8.3f s   ours / torch %.2f" % (label, ours, theirs, ratio))
 
