@@ -25,13 +25,10 @@ _EXP = {
 }
 
 TEMPLATE = """\
-/* softmax of one row of %(C)s: C elements at stride S. The exps are stored into y first (a loop
-   that vectorizes), summed in double in a fixed order, then scaled in place: y is read back as
-   written, so the kernel may run in place (y == x). */
-PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+/* the row's maximum: four running maxima combined in a fixed order, a loop a compiler can
+   vectorize, and the same result for a row wherever it is computed */
+PZ_INLINE %(ctype)s pz_row_max_%(name)s(const %(storage)s *x, int64_t C, int64_t S)
 {
-	/* four running maxima and four partial sums, combined in a fixed order: loops a compiler can
-	   vectorize, and the same result for a row wherever it is computed */
 	%(ctype)s tops[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
 	int64_t c4 = 0;
 	for (; c4 + 4 <= C; c4 += 4)
@@ -46,29 +43,39 @@ PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int
 	}
 	%(ctype)s top = tops[0] > tops[1] ? tops[0] : tops[1];
 	top = tops[2] > top ? tops[2] : top;
-	top = tops[3] > top ? tops[3] : top;
+	return tops[3] > top ? tops[3] : top;
+}
 
-	if (top == -INFINITY) {             /* every entry -inf: the uniform distribution */
-		for (int64_t c = 0; c < C; c++)
-			y[c * S] = %(store_uniform)s;
-		return;
-	}
-
-	const double m = (double)top;
+/* y = exp(x - m) stored (a loop that vectorizes), then summed in double in a fixed order, as
+   written: y is read back, so y may be x */
+PZ_INLINE double pz_row_exps_%(name)s(const %(storage)s *x, %(storage)s *y, double m, int64_t C, int64_t S)
+{
 	for (int64_t c = 0; c < C; c++)
 		y[c * S] = %(store_exp)s;
 
 	double sums[4] = {0.0, 0.0, 0.0, 0.0};
-	for (c4 = 0; c4 + 4 <= C; c4 += 4)
+	int64_t c4 = 0;
+	for (; c4 + 4 <= C; c4 += 4)
 		for (int k = 0; k < 4; k++) {
 			const int64_t c = c4 + k;
 			sums[k] += (double)%(load_y)s;
 		}
 	for (int64_t c = c4; c < C; c++)
 		sums[0] += (double)%(load_y)s;
-	const double sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+	return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+}
 
-	const double inv = 1.0 / sum;
+/* softmax of one row of %(C)s: C elements at stride S; may run in place (y == x) */
+PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+{
+	const %(ctype)s top = pz_row_max_%(name)s(x, C, S);
+	if (top == -INFINITY) {             /* every entry -inf: the uniform distribution */
+		for (int64_t c = 0; c < C; c++)
+			y[c * S] = %(store_uniform)s;
+		return;
+	}
+
+	const double inv = 1.0 / pz_row_exps_%(name)s(x, y, (double)top, C, S);
 	for (int64_t c = 0; c < C; c++)
 		y[c * S] = %(store_y)s;
 }
