@@ -226,3 +226,25 @@ def test_verify_data_refuses_a_bad_label_in_a_late_block(backend, monkeypatch):
 	labels[39999] = 3
 	with pytest.raises(CostError, match=r"\[0, 3\), found values in \[1, 3\]"):
 		CrossEntropy()(scores, gpuarray.to_gpu(labels))
+
+
+def test_cuda_cost_modules_compile_with_nvcc(tmp_path):
+	"""Every dtype's cost module through the real nvcc, with no warning, holding every kernel."""
+	import re, shutil, subprocess
+	from PuzzleLib.Cuda import CostSource, Source
+
+	nvcc = shutil.which("nvcc")
+	if nvcc is None:
+		pytest.skip("nvcc is not on PATH: the CUDA kernels' compile check needs the CUDA toolkit's nvcc")
+
+	for dtype in Source.DTYPES:
+		cu = tmp_path / ("costs_%s.cu" % np.dtype(dtype).name)
+		cu.write_text(CostSource.costsSource(dtype))
+		result = subprocess.run(
+			[nvcc, "-ptx", "-arch=sm_80", *Source.NVCC_OPTIONS, "-o", str(cu.with_suffix(".ptx")), str(cu)],
+			capture_output=True, text=True
+		)
+		assert result.returncode == 0 and "warning" not in result.stderr.lower(), result.stderr
+
+		entries = set(re.findall(r"^\.visible \.entry (\w+)\(", cu.with_suffix(".ptx").read_text(), flags=re.M))
+		assert entries == {"cost_%s_%s" % pair for pair in CostSource.kernelNames(dtype)}
