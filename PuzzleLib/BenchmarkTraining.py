@@ -16,6 +16,9 @@ and Dropout on a 32 x 32 float32 tensor.
   counting the bytes of params, grads and state read and written, as a share of copy bandwidth;
 - one epoch of the tiny MLP 64-128-128-10 at batch 32 on the digits' size (1500 samples), where
   per-call overhead dominates.
+
+`python -m PuzzleLib.Benchmark --only costs` runs costs(): one CrossEntropy call (loss and
+gradient) at 256 x 10 and 4096 x 1000, next to PyTorch's cross_entropy forward and backward.
 """
 
 import argparse
@@ -134,6 +137,49 @@ def epochTimes(sizes, samples, batchsize, repeat, timeit):
 			torch.cuda.synchronize()
 
 	return ours, timeit(torchEpoch, repeat)
+
+
+def costTimes(batch, classes, repeat, timeit):
+	"""(ours, PyTorch's or None) median seconds of one CrossEntropy call (loss and gradient) on float32
+	scores (batch, classes); PyTorch's as cross_entropy forward and backward."""
+	rng = np.random.default_rng(0)
+	scores = (rng.standard_normal((batch, classes)) * 3).astype(np.float32)
+	labels = rng.integers(0, classes, batch).astype(np.int32)
+	calls = max(1, (1 << 20) // scores.size)      # a few milliseconds a measurement
+
+	cost, gscores, glabels = CrossEntropy(), gpuarray.to_gpu(scores), gpuarray.to_gpu(labels)
+	ours = timeit(lambda: [cost(gscores, glabels) for _ in range(calls)], repeat) / calls
+
+	try:
+		import torch
+	except ImportError:
+		return ours, None
+
+	device = "cuda" if Backend.isCuda else "cpu"
+	tscores = torch.from_numpy(scores).to(device).requires_grad_()
+	tlabels = torch.from_numpy(labels).long().to(device)
+
+	def torchCalls():
+		for _ in range(calls):
+			tscores.grad = None
+			torch.nn.functional.cross_entropy(tscores, tlabels).backward()
+		if Backend.isCuda:
+			torch.cuda.synchronize()
+
+	return ours, timeit(torchCalls, repeat) / calls
+
+
+def costs(timeit, repeat):
+	"""Prints CrossEntropy's per-call time at 256 x 10 and 4096 x 1000 next to PyTorch's."""
+	reference = "PyTorch %s" % ("CUDA" if Backend.isCuda else "CPU")
+	print("CrossEntropy per call, loss and gradient (float32), vs %s cross_entropy forward + backward:" % reference)
+	for batch, classes in ((256, 10), (4096, 1000)):
+		ours, theirs = costTimes(batch, classes, repeat, timeit)
+		label = "%d x %d" % (batch, classes)
+		if theirs is None:
+			print("  %-12s %9.1f us   (torch not installed)" % (label, ours * 1e6))
+		else:
+			print("  %-12s %9.1f us   torch %9.1f us   ours / torch %.2f" % (label, ours * 1e6, theirs * 1e6, ours / theirs))
 
 
 def updateBandwidth(size, repeat, timeit):
