@@ -29,8 +29,8 @@ def compiledEnv(tmp_path_factory, activeBackend):
 	return harness.childEnv(HostCompiler.cacheDir())      # the library this process built or loaded
 
 
-def test_every_thread_count_covers_every_element(compiledEnv):
-	results = {}
+def test_every_thread_count_covers_every_element_and_computes_rows_alike(compiledEnv):
+	results, digests = {}, {}
 	for first in range(THREAD_COUNTS.start, THREAD_COUNTS.stop, AT_ONCE):
 		children = {
 			threads: subprocess.Popen(
@@ -43,10 +43,16 @@ def test_every_thread_count_covers_every_element(compiledEnv):
 		for threads, child in children.items():
 			out, err = child.communicate(timeout=300)
 			assert child.returncode == 0, "OMP_NUM_THREADS=%d: the child failed:\n%s" % (threads, err[-4000:])
-			results[threads] = out.strip()
+			report, _, digest = out.strip().rpartition("\n")
+			results[threads], digests[threads] = report, digest
 
 	failed = {threads: out for threads, out in results.items() if out != "ok %d" % threads}
 	assert not failed, "\n".join("OMP_NUM_THREADS=%d:\n%s" % item for item in failed.items())
+
+	# the row kernels' results, bit for bit, whatever the team's size
+	assert digests[1].startswith("rows ")
+	differ = {threads: digest for threads, digest in digests.items() if digest != digests[1]}
+	assert not differ, "row kernels' results differ from one thread's: %s" % sorted(differ)
 
 
 FORK_SCRIPT = """

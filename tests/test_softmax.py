@@ -65,6 +65,22 @@ def test_nan_in_a_row_gives_nan_in_that_row_only(backend):
 	assert np.isnan(y[1]).all() and np.array_equal(y[[0, 2]], np.full((2, 4), 0.25, np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_nan_in_a_row_without_finite_entries_gives_nan(backend, dtype):
+	"""A NaN entry makes its row NaN even where every other entry is -inf (no maximum to shift by),
+	for rows of a matrix and columns of spatial data."""
+	from PuzzleLib.Backend.Dnn import softmaxNd
+	x = np.full((4, 3), -np.inf, dtype=dtype)
+	x[1, 1] = np.nan
+	x[2] = np.nan
+	x[3] = (np.nan, 0, -np.inf)
+	y = softmaxNd(gpu(x)).get()
+	assert np.array_equal(y[0], np.full(3, 1 / 3, dtype)) and np.isnan(y[1:]).all()
+
+	spatial = softmaxNd(gpu(np.ascontiguousarray(np.stack([x.T, x.T], axis=0)))).get()
+	assert np.array_equal(spatial[:, :, 0], np.full((2, 3), 1 / 3, dtype)) and np.isnan(spatial[:, :, 1:]).all()
+
+
 def test_spatial_data_is_softmaxed_per_position(backend):
 	from PuzzleLib.Modules import SoftMax
 	x = (np.random.default_rng(2).standard_normal((3, 6, 5, 4)) * 10).astype(np.float32)

@@ -8,14 +8,21 @@ the same kernel run serially, piece by piece below the threading threshold (with
 element may fall in the vectorized body in one run and in the scalar tail in the other), and
 bitwise against a second run into an output filled differently, so an element that no thread
 writes shows. Prints one line per problem and "ok <threads>" when there is none.
+
+Then the row kernels (softmax, its backward, argmax, addVecToMat) over (N, C, S) views whose rows
+the threads share in chunks: each checked against a float64 numpy reference and for unwritten
+elements as above; their results' digest, the last line ("rows <digest>"), must be the same for
+every thread count (a row is computed by one thread, in one order, however many there are).
 """
 
-import sys
+import hashlib, sys
 
 import numpy as np
 
 from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Backend.Dnn import softmaxNd, softmaxNdBackward
 from PuzzleLib.Backend.Kernels import ElementWise
+from PuzzleLib.Backend.Kernels.MatVec import addVecToMat, argmax
 from PuzzleLib.CPU import Source
 from PuzzleLib.Kernels.Activations import ACTIVATIONS
 
@@ -135,6 +142,86 @@ def checkKernels(threads, dtype, rng):
 	return problems
 
 
+# (N, C, S) views at and above the threading threshold: many short rows, few long ones (fewer
+# than two a thread), rows of a matrix and columns of a 3-D tensor (S > 1)
+ROW_SHAPES = [
+	(Source.PARALLEL_MIN // 11 + 1, 11, 1), (41, 1024, 1), (3, 20011, 1), (1, 40000, 1),
+	(7, 13, 400), (2, 3, 6001), (300, 2, 61),
+]
+
+
+def rowInputs(seed, shape, dtype):
+	"""Entries of both signs and magnitudes, ties (argmax), and rows and columns with -inf and NaN."""
+	rng = np.random.default_rng(seed)
+	x = (rng.standard_normal(shape) * 8).astype(dtype)
+	x[..., ::7] = np.round(x[..., ::7])
+	x[0, 1::3] = -np.inf
+	x[-1, :, -1] = -np.inf
+	x[-1, -1, 0] = np.nan
+	return x, rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape[1]).astype(dtype)
+
+
+def softmaxReference(x):
+	wide = x.astype(np.float64)
+	top = wide.max(axis=1, keepdims=True)
+	with np.errstate(invalid="ignore"):
+		e = np.where(np.isneginf(top), 1.0, np.exp(wide - np.where(np.isneginf(top), 0, top)))
+		return e / e.sum(axis=1, keepdims=True)
+
+
+def withFills(run, shape, dtype):
+	"""run(out) into two outputs filled differently: (the result, whether both hold the same bits)."""
+	outs = []
+	for fill in (0, 3):
+		out = filled(shape, dtype, fill)
+		run(out)
+		outs.append(out.get())
+	return outs[0], outs[0].tobytes() == outs[1].tobytes()
+
+
+def checkRows(digest):
+	problems = []
+	for dtype in (np.float16, np.float32, np.float64):
+		tolerance = {np.float16: 2e-3, np.float32: 1e-6, np.float64: 1e-13}[dtype]
+		for seed, shape in enumerate(ROW_SHAPES):
+			x, g, vec = rowInputs(seed, shape, dtype)
+			what = "%s %s" % (np.dtype(dtype).name, shape)
+			data, grad = gpuarray.to_gpu(x), gpuarray.to_gpu(g)
+
+			y, whole = withFills(lambda out: softmaxNd(data, out=out), shape, dtype)
+			expected = softmaxReference(x)
+			if not whole:
+				problems.append("softmax %s: elements left unwritten" % what)
+			elif not np.allclose(y, expected, rtol=tolerance, atol=tolerance / 1e3, equal_nan=True):
+				problems.append("softmax %s: differs from the float64 reference" % what)
+
+			outdata = gpuarray.to_gpu(y)
+			dx, whole = withFills(lambda out: softmaxNdBackward(outdata, grad, out=out), shape, dtype)
+			wideY, wideG = y.astype(np.float64), g.astype(np.float64)
+			with np.errstate(invalid="ignore"):
+				expected = wideY * (wideG - (wideG * wideY).sum(axis=1, keepdims=True))
+			if not whole:
+				problems.append("softmaxNdBackward %s: elements left unwritten" % what)
+			elif not np.allclose(dx, expected, rtol=10 * tolerance, atol=10 * tolerance, equal_nan=True):
+				problems.append("softmaxNdBackward %s: differs from the float64 reference" % what)
+
+			indices, whole = withFills(lambda out: argmax(data, axis=1, out=out), (shape[0], shape[2]), np.int32)
+			if not whole or not np.array_equal(indices, x.argmax(axis=1)):
+				problems.append("argmax %s: differs from numpy's" % what)
+
+			added, whole = withFills(lambda out: addVecToMat(gpuarray.to_gpu(vec), data, axis=1, out=out), shape, dtype)
+			compute = np.float64 if dtype == np.float64 else np.float32
+			with np.errstate(invalid="ignore"):
+				expected = (x.astype(compute) + vec.astype(compute)[None, :, None]).astype(dtype)
+			if not whole or added.tobytes() != expected.tobytes():
+				problems.append("addVecToMat %s: differs from numpy's" % what)
+
+			for result in (y, dx, indices, added):
+				digest.update(result.tobytes())
+
+	return problems
+
+
 def check(threads):
 	rng = np.random.default_rng(threads)
 	return [
@@ -145,5 +232,7 @@ def check(threads):
 
 if __name__ == "__main__":
 	threads = int(sys.argv[1])
-	found = check(threads)
+	digest = hashlib.sha256()
+	found = check(threads) + checkRows(digest)
 	print("\n".join(found) if found else "ok %d" % threads)
+	print("rows %s" % digest.hexdigest())

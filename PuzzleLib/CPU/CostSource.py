@@ -2,9 +2,8 @@
 rows or elements, each block's share summed in a fixed order into one double partial, the blocks
 shared out over the thread team: pure Python.
 
-A kernel over `blocks` blocks hands the team a range of blocks * 64 units, whose pieces start at
-multiples of 64 (thread_pool.c): block k is run by the piece holding unit 64 k, so every block is
-run once and each partial is the same whatever the team's size.
+The team is handed the range of blocks (thread_pool.c's pz_parallel_units, a block a unit), so a
+block is always run whole by one thread and each partial is the same whatever the team's size.
 """
 
 import numpy as np
@@ -21,12 +20,10 @@ RUN_BLOCKS = """\
 static void pz_run_blocks(pz_range_fn fn, const void *args, int64_t blocks, int64_t elements)
 {
 	if (elements >= pz_parallel_min)
-		pz_parallel(fn, args, blocks * 64, 64);
+		pz_parallel_units(fn, args, blocks, 1, 1);
 	else
-		fn(args, 0, blocks * 64);
+		fn(args, 0, blocks);
 }
-
-#define PZ_FOR_BLOCKS(k, begin, end) for (int64_t k = ((begin) + 63) / 64; k < ((end) + 63) / 64; k++)
 """
 
 ROWS_TEMPLATE = """\
@@ -37,7 +34,7 @@ static void xent_range_%(name)s(const void *argp, int64_t begin, int64_t end)
 {
 	const struct xent_args_%(name)s *a = argp;
 	const int64_t C = a->C, S = a->S;
-	PZ_FOR_BLOCKS(k, begin, end) {
+	for (int64_t k = begin; k < end; k++) {
 		const int64_t first = k * a->rowsPerBlock, last = first + a->rowsPerBlock < a->R ? first + a->rowsPerBlock : a->R;
 		double loss = 0.0;
 		for (int64_t r = first; r < last; r++) {
@@ -68,7 +65,7 @@ static void argmax_errors_range_%(name)s(const void *argp, int64_t begin, int64_
 {
 	const struct argmax_errors_args_%(name)s *a = argp;
 	const int64_t C = a->C, S = a->S;
-	PZ_FOR_BLOCKS(k, begin, end) {
+	for (int64_t k = begin; k < end; k++) {
 		const int64_t first = k * a->rowsPerBlock, last = first + a->rowsPerBlock < a->R ? first + a->rowsPerBlock : a->R;
 		double errors = 0.0;
 		for (int64_t r = first; r < last; r++)
@@ -94,7 +91,7 @@ static void %(kernel)s_range(const void *argp, int64_t begin, int64_t end)
 	const struct %(kernel)s_args *a = argp;
 	%(unpack)s
 	const double scale = a->scale;
-	PZ_FOR_BLOCKS(k, begin, end) {
+	for (int64_t k = begin; k < end; k++) {
 		const int64_t first = k * %(block)d, last = first + %(block)d < a->count ? first + %(block)d : a->count;
 		double total = 0.0;
 		#pragma omp simd reduction(+:total)
@@ -118,7 +115,7 @@ struct value_range_args_%(name)s { const %(t)s *t; double *partials; int64_t cou
 static void value_range_range_%(name)s(const void *argp, int64_t begin, int64_t end)
 {
 	const struct value_range_args_%(name)s *a = argp;
-	PZ_FOR_BLOCKS(k, begin, end) {
+	for (int64_t k = begin; k < end; k++) {
 		const int64_t first = k * %(block)d, last = first + %(block)d < a->count ? first + %(block)d : a->count;
 		pz_value_range_%(name)s(a->t, first, last, a->partials + 2 * k);
 	}

@@ -201,65 +201,127 @@ void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
 """
 
 
-ROWS_TEMPLATE = """\
-/* S == 1 (rows of a matrix) gets its own loop, so that the routines inline with unit stride */
-void softmax_%(name)s(const %(s)s *x, %(s)s *y, int64_t N, int64_t C, int64_t S)
-{
-	if (S == 1) {
-		for (int64_t n = 0; n < N; n++)
-			pz_softmax_row_%(name)s(x + n * C, y + n * C, C, 1);
-		return;
-	}
+# a row kernel's rows: on the team above PARALLEL_MIN elements, in chunks of whole rows
+RUN_ROWS_SOURCE = """\
+/* `rows` rows of `width` elements each: a chunk is whole rows, about PZ_ROW_CHUNK elements (at
+   least one row), so a row is always computed by one thread, in the same order as alone */
+#define PZ_ROW_CHUNK %d
 
-	for (int64_t r = 0; r < N * S; r++) {
-		const int64_t base = (r / S) * C * S + r %% S;
-		pz_softmax_row_%(name)s(x + base, y + base, C, S);
+static inline void pz_run_rows(pz_range_fn fn, const void *args, int64_t rows, int64_t width)
+{
+	if (rows > 1 && rows * width >= pz_parallel_min)
+		pz_parallel_units(fn, args, rows, (PZ_ROW_CHUNK + width - 1) / width, 1);
+	else
+		fn(args, 0, rows);
+}
+""" % CHUNK
+
+
+def rowKernelSource(name, arrays, statement):
+	"""A CPU row kernel `void name(arrays..., int64_t N, int64_t C, int64_t S)` that runs `statement`
+	for every row (n, s) of the (N, C, S) view on the thread team.
+
+	arrays: the pointer parameters as (C type, name), e.g. ("const float *", "x"). statement: C that
+	computes one row from `base` (the offset of its first element), `r` (its index n S + s), C and
+	S; for S == 1 (rows of a matrix) it is compiled with S the constant 1, so that the routines it
+	calls inline with unit stride.
+	"""
+	fields = " ".join("%s%s;" % array for array in arrays)
+	unpack = " ".join("%s%s = a->%s;" % (ctype, field, field) for ctype, field in arrays)
+	return """\
+struct %(name)s_args { %(fields)s int64_t C, S; };
+
+static void %(name)s_range(const void *argp, int64_t begin, int64_t end)
+{
+	const struct %(name)s_args *a = argp;
+	%(unpack)s
+	const int64_t C = a->C;
+	if (a->S == 1) {
+		const int64_t S = 1;
+		for (int64_t r = begin; r < end; r++) {
+			const int64_t base = r * C;
+			%(statement)s
+		}
+	} else {
+		const int64_t S = a->S;
+		for (int64_t r = begin; r < end; r++) {
+			const int64_t base = (r / S) * C * S + r %% S;
+			%(statement)s
+		}
 	}
 }
 
-void softmax_backward_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, int64_t N, int64_t C, int64_t S)
+void %(name)s(%(params)s, int64_t N, int64_t C, int64_t S)
 {
-	if (S == 1) {
-		for (int64_t n = 0; n < N; n++)
-			pz_softmax_backward_row_%(name)s(y + n * C, g + n * C, dx + n * C, C, 1);
-		return;
-	}
-
-	for (int64_t r = 0; r < N * S; r++) {
-		const int64_t base = (r / S) * C * S + r %% S;
-		pz_softmax_backward_row_%(name)s(y + base, g + base, dx + base, C, S);
-	}
+	const struct %(name)s_args a = { %(names)s, C, S };
+	pz_run_rows(%(name)s_range, &a, N * S, C);
 }
+""" % dict(
+		name=name, fields=fields, unpack=unpack, statement=statement,
+		params=", ".join("%s%s" % array for array in arrays), names=", ".join(field for _, field in arrays)
+	)
 
-void argmax_%(name)s(const %(s)s *x, int32_t *out, int64_t N, int64_t C, int64_t S)
+
+ADD_VEC_TEMPLATE = """\
+/* rows of C (S == 1) or of S elements, whole rows a chunk, each a loop that vectorizes */
+struct add_vec_%(name)s_args { const %(s)s *vec; const %(s)s *mat; %(s)s *out; int64_t C, S; };
+
+static void add_vec_%(name)s_range(const void *argp, int64_t begin, int64_t end)
 {
-	for (int64_t r = 0; r < N * S; r++)
-		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
+	const struct add_vec_%(name)s_args *a = argp;
+	const %(s)s *vec = a->vec, *mat = a->mat;
+	%(s)s *out = a->out;
+	const int64_t C = a->C, S = a->S;
+	if (S == 1) {
+		for (int64_t n = begin; n < end; n++)
+			#pragma omp simd
+			for (int64_t c = 0; c < C; c++)
+				pz_add_vec_element_%(name)s(vec, mat, out, n * C + c, c);
+	} else {
+		for (int64_t r = begin; r < end; r++)
+			#pragma omp simd
+			for (int64_t s = 0; s < S; s++)
+				pz_add_vec_element_%(name)s(vec, mat, out, r * S + s, r %% C);
+	}
 }
 
 void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N, int64_t C, int64_t S)
 {
-	for (int64_t n = 0; n < N; n++)
-		for (int64_t c = 0; c < C; c++)
-			#pragma omp simd
-			for (int64_t s = 0; s < S; s++)
-				pz_add_vec_element_%(name)s(vec, mat, out, (n * C + c) * S + s, c);
+	const struct add_vec_%(name)s_args a = { vec, mat, out, C, S };
+	if (S == 1)
+		pz_run_rows(add_vec_%(name)s_range, &a, N, C);
+	else
+		pz_run_rows(add_vec_%(name)s_range, &a, N * C, S);
 }
 """
 
 
 def rowsSource(dtype):
-	"""The row kernels of a dtype: Rows' routines, each wrapped in a loop over rows split over the cores."""
-	routines = Rows.rowRoutines(
-		dtype, STORAGE_CTYPE[dtype], load=lambda expr: LOAD[dtype] % expr, store=lambda expr: STORE[dtype] % expr
-	)
-	return routines + "\n" + ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], min=PARALLEL_MIN)
+	"""The row kernels of a dtype: Rows' routines, each run over rows on the thread team."""
+	name, s = SHORT_NAME[dtype], STORAGE_CTYPE[dtype]
+	routines = Rows.rowRoutines(dtype, s, load=lambda expr: LOAD[dtype] % expr, store=lambda expr: STORE[dtype] % expr)
+	kernels = [
+		rowKernelSource(
+			"softmax_%s" % name, [("const %s *" % s, "x"), ("%s *" % s, "y")],
+			"pz_softmax_row_%s(x + base, y + base, C, S);" % name
+		),
+		rowKernelSource(
+			"softmax_backward_%s" % name, [("const %s *" % s, "y"), ("const %s *" % s, "g"), ("%s *" % s, "dx")],
+			"pz_softmax_backward_row_%s(y + base, g + base, dx + base, C, S);" % name
+		),
+		rowKernelSource(
+			"argmax_%s" % name, [("const %s *" % s, "x"), ("int32_t *", "out")],
+			"out[r] = pz_argmax_row_%s(x + base, C, S);" % name
+		),
+		ADD_VEC_TEMPLATE % dict(name=name, s=s),
+	]
+	return "\n".join([routines] + kernels)
 
 
 def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
 	return "\n".join(
-		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE] + kernels +
+		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE] + kernels +
 		[rowsSource(dtype) for dtype in DTYPES] + [CostSource.labelSource()] + [
 			CostSource.costsSource(dtype, STORAGE_CTYPE[dtype], lambda expr, d=dtype: LOAD[d] % expr, lambda expr, d=dtype: STORE[d] % expr)
 			for dtype in DTYPES

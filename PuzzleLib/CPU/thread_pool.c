@@ -177,10 +177,11 @@ int pz_get_threads(void)
 	return result;
 }
 
-/* Runs fn(args, begin, end) over [0, count) on the team, in chunks of `chunk` elements or more
-   (a chunk is what one thread runs at a time: small enough that losing a thread costs little,
-   large enough that claiming is noise). Serial when the team is one thread or busy. */
-static void pz_parallel(pz_range_fn fn, const void *args, int64_t count, int64_t chunk)
+/* Runs fn(args, begin, end) over [0, count) on the team, in chunks of about `chunk` units, each a
+   multiple of `granule` (a chunk is what one thread runs at a time: small enough that losing a
+   thread costs little, large enough that claiming is noise). Serial when the team is one thread
+   or busy. */
+static void pz_parallel_units(pz_range_fn fn, const void *args, int64_t count, int64_t chunk, int64_t granule)
 {
 	if (pthread_mutex_trylock(&pz_team_lock) != 0) {
 		fn(args, 0, count);
@@ -194,7 +195,7 @@ static void pz_parallel(pz_range_fn fn, const void *args, int64_t count, int64_t
 	const int64_t fair = count / (2 * (int64_t)threads);
 	if (chunk > fair)
 		chunk = fair;
-	chunk = chunk < 64 ? 64 : (chunk + 63) & ~(int64_t)63;   /* chunks start 64 elements apart: aligned vectors */
+	chunk = chunk < granule ? granule : (chunk + granule - 1) / granule * granule;
 	if (chunk < (count >> 31) + 1)
 		chunk = (count >> 31) + 1;           /* the chunk count fits 32 bits */
 
@@ -237,6 +238,12 @@ static void pz_parallel(pz_range_fn fn, const void *args, int64_t count, int64_t
 	}
 
 	pthread_mutex_unlock(&pz_team_lock);
+}
+
+/* elements: chunks start 64 elements apart, so every chunk's vectors are aligned */
+static void pz_parallel(pz_range_fn fn, const void *args, int64_t count, int64_t chunk)
+{
+	pz_parallel_units(fn, args, count, chunk, 64);
 }
 
 /* fork(): the child has this memory but none of the workers. The parent holds the lock across the

@@ -13,8 +13,8 @@ the SoftMax kernel does).
 Cross-entropy of a row (scores x over C classes, label l, class weight w):
 	loss = w (log sum_c exp(x_c - m) - (x_l - m)),  m = max_c x_c
 	grad_c = w scale ([c == l] - softmax(x)_c)
-It takes Kernels/Rows' max and exp-sum pieces, so softmax is formed exactly as the SoftMax module
-forms it: a row of -inf only is the uniform distribution (loss log C), a NaN or +inf makes the
+It takes Kernels/Rows' element routines in the SoftMax row routine's order, so softmax is formed
+exactly as the SoftMax module forms it: a row of -inf only is the uniform distribution (loss log C), a NaN or +inf makes the
 row's loss and gradient NaN, and a -inf at the label gives an infinite loss.
 
 Binary cross-entropy of a logit x against a target t in [0, 1], in the stable softplus form:
@@ -34,7 +34,16 @@ TEMPLATE = """\
 PZ_INLINE double pz_xent_row_%(name)s(const %(storage)s *x, %(storage)s *g, int32_t label, double w, double scale,
                                       int64_t C, int64_t S)
 {
-	const %(ctype)s top = pz_row_max_%(name)s(x, C, S);
+	/* softmax's steps as the SoftMax row routine takes them (Rows' element routines, the same
+	   fixed order), its exps kept in g */
+	%(ctype)s tops[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	int64_t c4 = 0;
+	for (; c4 + 4 <= C; c4 += 4)
+		for (int k = 0; k < 4; k++)
+			tops[k] = pz_row_max_%(name)s(tops[k], pz_row_load_%(name)s(x[(c4 + k) * S]));
+	for (int64_t c = c4; c < C; c++)
+		tops[0] = pz_row_max_%(name)s(tops[0], pz_row_load_%(name)s(x[c * S]));
+	const %(ctype)s top = pz_row_max_%(name)s(pz_row_max_%(name)s(tops[0], tops[1]), pz_row_max_%(name)s(tops[2], tops[3]));
 	const double ws = w * scale;
 
 	if (top == -INFINITY) {             /* every entry -inf: the uniform distribution, as softmax */
@@ -44,13 +53,20 @@ PZ_INLINE double pz_xent_row_%(name)s(const %(storage)s *x, %(storage)s *g, int3
 	}
 
 	const double m = (double)top;
-	const double labelShifted = (double)%(load_label)s - m;
-	const double sum = pz_row_exps_%(name)s(x, g, m, C, S);
-	const double inv = 1.0 / sum;
+	for (int64_t c = 0; c < C; c++)
+		g[c * S] = pz_softmax_exp_%(name)s(x[c * S], m);
+
+	double sums[4] = {0.0, 0.0, 0.0, 0.0};
+	for (c4 = 0; c4 + 4 <= C; c4 += 4)
+		for (int k = 0; k < 4; k++)
+			sums[k] += (double)pz_row_load_%(name)s(g[(c4 + k) * S]);
+	for (int64_t c = c4; c < C; c++)
+		sums[0] += (double)pz_row_load_%(name)s(g[c * S]);
+	const double sum = (sums[0] + sums[1]) + (sums[2] + sums[3]), inv = 1.0 / sum;
 
 	for (int64_t c = 0; c < C; c++)
 		g[c * S] = %(store_grad)s;
-	return w * (log(sum) - labelShifted);
+	return w * (log(sum) - ((double)pz_row_load_%(name)s(x[(int64_t)label * S]) - m));
 }
 
 /* 1 where the row's first maximum is not the label */
@@ -117,7 +133,7 @@ def costRoutines(dtype, storage, load, store):
 
 	rows = TEMPLATE % dict(
 		name=name, storage=storage, ctype=ctype,
-		load_label=load("x[(int64_t)label * S]"), load_t=load("t[i]"), load_p=load("p[i]"),
+		load_t=load("t[i]"), load_p=load("p[i]"),
 		store_uniform_grad=store("(%s)(ws * ((c == label ? 1.0 : 0.0) - 1.0 / (double)C))" % ctype),
 		store_grad=store("(%s)(ws * ((c == label ? 1.0 : 0.0) - (double)%s * inv))" % (ctype, load("g[c * S]"))),
 		store_diff=store("(%s)(scale * d)" % ctype),

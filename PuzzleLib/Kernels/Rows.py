@@ -8,8 +8,9 @@ loop over rows (OpenMP on the CPU, a thread per row on CUDA).
 Softmax is max-subtracted and accumulated in double for every dtype: the difference x - max is
 formed in double (exact for float inputs), its exp taken to float accuracy (pz_expf_wide) and
 stored, the sum kept in double, so a float32 result is within ~2 ulp of the exact one for rows of
-any length and magnitude; float16 results are rounded once more, on the exp's store. A row whose entries are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf
-entry makes its row NaN. Backward is y (g - sum_c g y) with the sum in double.
+any length and magnitude; float16 results are rounded once more, on the exp's store. A row whose
+entries are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row
+NaN. Backward is y (g - sum_c g y) with the sum in double.
 """
 
 import numpy as np
@@ -24,93 +25,53 @@ _EXP = {
 	np.dtype(np.float64): ("double", "pz_exp(%s)"),
 }
 
-TEMPLATE = """\
-/* the row's maximum: four running maxima combined in a fixed order, a loop a compiler can
-   vectorize, and the same result for a row wherever it is computed */
-PZ_INLINE %(ctype)s pz_row_max_%(name)s(const %(storage)s *x, int64_t C, int64_t S)
+ELEMENTS = """\
+/* {{{ one element of a row of %(C)s: the math every backend's row loops are made of */
+
+/* an entry widened to the compute type: what maxima, sums and argmax compare */
+PZ_INLINE %(ctype)s pz_row_load_%(name)s(%(storage)s v)
 {
-	%(ctype)s tops[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-	int64_t c4 = 0;
-	for (; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++) {
-			const int64_t c = c4 + k;
-			const %(ctype)s v = %(load_x)s;
-			tops[k] = v > tops[k] ? v : tops[k];
-		}
-	for (int64_t c = c4; c < C; c++) {
-		const %(ctype)s v = %(load_x)s;
-		tops[0] = v > tops[0] ? v : tops[0];
-	}
-	%(ctype)s top = tops[0] > tops[1] ? tops[0] : tops[1];
-	top = tops[2] > top ? tops[2] : top;
-	return tops[3] > top ? tops[3] : top;
+	return %(load_v)s;
 }
 
-/* y = exp(x - m) stored (a loop that vectorizes), then summed in double in a fixed order, as
-   written: y is read back, so y may be x */
-PZ_INLINE double pz_row_exps_%(name)s(const %(storage)s *x, %(storage)s *y, double m, int64_t C, int64_t S)
+/* the larger of a running maximum and an entry; a NaN sticks, so that a row with one is NaN even
+   where every other entry is -inf (a select: loops of it vectorize) */
+PZ_INLINE %(ctype)s pz_row_max_%(name)s(%(ctype)s top, %(ctype)s v)
 {
-	for (int64_t c = 0; c < C; c++)
-		y[c * S] = %(store_exp)s;
-
-	double sums[4] = {0.0, 0.0, 0.0, 0.0};
-	int64_t c4 = 0;
-	for (; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++) {
-			const int64_t c = c4 + k;
-			sums[k] += (double)%(load_y)s;
-		}
-	for (int64_t c = c4; c < C; c++)
-		sums[0] += (double)%(load_y)s;
-	return (sums[0] + sums[1]) + (sums[2] + sums[3]);
+	return (v > top || v != v) ? v : top;
 }
 
-/* softmax of one row of %(C)s: C elements at stride S; may run in place (y == x) */
-PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+/* exp(x - m), stored, for an entry x of a row whose maximum is m: the difference formed in double
+   (exact for float inputs), its exp to the dtype's accuracy */
+PZ_INLINE %(storage)s pz_softmax_exp_%(name)s(%(storage)s x, double m)
 {
-	const %(ctype)s top = pz_row_max_%(name)s(x, C, S);
-	if (top == -INFINITY) {             /* every entry -inf: the uniform distribution */
-		for (int64_t c = 0; c < C; c++)
-			y[c * S] = %(store_uniform)s;
-		return;
-	}
-
-	const double inv = 1.0 / pz_row_exps_%(name)s(x, y, (double)top, C, S);
-	for (int64_t c = 0; c < C; c++)
-		y[c * S] = %(store_y)s;
+	return %(store_exp)s;
 }
 
-/* dx = y (g - sum_c g y) over one row */
-PZ_INLINE void pz_softmax_backward_row_%(name)s(const %(storage)s *y, const %(storage)s *g, %(storage)s *dx, int64_t C, int64_t S)
+/* a stored exp scaled by its row's 1 / sum */
+PZ_INLINE %(storage)s pz_softmax_scale_%(name)s(%(storage)s e, double inv)
 {
-	double dots[4] = {0.0, 0.0, 0.0, 0.0};
-	int64_t c4 = 0;
-	for (; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++) {
-			const int64_t c = c4 + k;
-			dots[k] += (double)%(load_g)s * (double)%(load_y)s;
-		}
-	for (int64_t c = c4; c < C; c++)
-		dots[0] += (double)%(load_g)s * (double)%(load_y)s;
-	const double dot = (dots[0] + dots[1]) + (dots[2] + dots[3]);
-
-	for (int64_t c = 0; c < C; c++)
-		dx[c * S] = %(store_dx)s;
+	return %(store_scaled)s;
 }
 
-/* the index of the row's first maximum; a NaN is the maximum, as in numpy */
-PZ_INLINE int32_t pz_argmax_row_%(name)s(const %(storage)s *x, int64_t C, int64_t S)
+/* every entry of a row of C is -inf (no mass anywhere): the uniform distribution */
+PZ_INLINE %(storage)s pz_softmax_uniform_%(name)s(int64_t C)
 {
-	int32_t best = 0;
-	%(ctype)s top = %(load_x0)s;
-	for (int64_t c = 1; c < C; c++) {
-		const %(ctype)s v = %(load_x)s;
-		if (v > top || (v != v && top == top)) {
-			best = (int32_t)c;
-			top = v;
-		}
-	}
-	return best;
+	return %(store_uniform)s;
+}
+
+/* dx = y (g - dot), dot being the row's sum of g y */
+PZ_INLINE %(storage)s pz_softmax_backward_element_%(name)s(%(storage)s y, %(storage)s g, double dot)
+{
+	return %(store_dx)s;
+}
+
+/* whether entry v at index c beats the best so far, top at index best: a NaN is the maximum (as in
+   numpy), and of equals (NaNs included) the lower index wins, whatever order candidates meet in */
+PZ_INLINE int pz_argmax_wins_%(name)s(%(ctype)s v, int64_t c, %(ctype)s top, int64_t best)
+{
+	const int vnan = v != v, topnan = top != top;
+	return vnan ? (!topnan || c < best) : (!topnan && (v > top || (v == top && c < best)));
 }
 
 /* out[i] = mat[i] + vec[c] */
@@ -118,21 +79,108 @@ PZ_INLINE void pz_add_vec_element_%(name)s(const %(storage)s *vec, const %(stora
 {
 	out[i] = %(store_add)s;
 }
+
+/* }}} */
+"""
+
+ROW_ROUTINES = """\
+/* {{{ one row of %(C)s by one thread: C elements at stride S, each loop in a fixed order, so a
+   row's result is the same whichever thread computes it */
+
+/* The exps are stored into y first (a loop that vectorizes), summed in double, then scaled in
+   place: y is read back as written, so the routine may run in place (y == x). */
+PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+{
+	/* four running maxima and four partial sums, combined in a fixed order: loops a compiler can
+	   vectorize without reassociating */
+	%(ctype)s tops[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	int64_t c4 = 0;
+	for (; c4 + 4 <= C; c4 += 4)
+		for (int k = 0; k < 4; k++) {
+			tops[k] = pz_row_max_%(name)s(tops[k], pz_row_load_%(name)s(x[(c4 + k) * S]));
+		}
+	for (int64_t c = c4; c < C; c++)
+		tops[0] = pz_row_max_%(name)s(tops[0], pz_row_load_%(name)s(x[c * S]));
+	const %(ctype)s top = pz_row_max_%(name)s(pz_row_max_%(name)s(tops[0], tops[1]), pz_row_max_%(name)s(tops[2], tops[3]));
+
+	if (top == -INFINITY) {
+		for (int64_t c = 0; c < C; c++)
+			y[c * S] = pz_softmax_uniform_%(name)s(C);
+		return;
+	}
+
+	const double m = (double)top;
+	for (int64_t c = 0; c < C; c++)
+		y[c * S] = pz_softmax_exp_%(name)s(x[c * S], m);
+
+	double sums[4] = {0.0, 0.0, 0.0, 0.0};
+	for (c4 = 0; c4 + 4 <= C; c4 += 4)
+		for (int k = 0; k < 4; k++)
+			sums[k] += (double)pz_row_load_%(name)s(y[(c4 + k) * S]);
+	for (int64_t c = c4; c < C; c++)
+		sums[0] += (double)pz_row_load_%(name)s(y[c * S]);
+	const double inv = 1.0 / ((sums[0] + sums[1]) + (sums[2] + sums[3]));
+
+	for (int64_t c = 0; c < C; c++)
+		y[c * S] = pz_softmax_scale_%(name)s(y[c * S], inv);
+}
+
+PZ_INLINE void pz_softmax_backward_row_%(name)s(const %(storage)s *y, const %(storage)s *g, %(storage)s *dx, int64_t C, int64_t S)
+{
+	double dots[4] = {0.0, 0.0, 0.0, 0.0};
+	int64_t c4 = 0;
+	for (; c4 + 4 <= C; c4 += 4)
+		for (int k = 0; k < 4; k++) {
+			const int64_t c = c4 + k;
+			dots[k] += (double)pz_row_load_%(name)s(g[c * S]) * (double)pz_row_load_%(name)s(y[c * S]);
+		}
+	for (int64_t c = c4; c < C; c++)
+		dots[0] += (double)pz_row_load_%(name)s(g[c * S]) * (double)pz_row_load_%(name)s(y[c * S]);
+	const double dot = (dots[0] + dots[1]) + (dots[2] + dots[3]);
+
+	for (int64_t c = 0; c < C; c++)
+		dx[c * S] = pz_softmax_backward_element_%(name)s(y[c * S], g[c * S], dot);
+}
+
+PZ_INLINE int32_t pz_argmax_row_%(name)s(const %(storage)s *x, int64_t C, int64_t S)
+{
+	int64_t best = 0;
+	%(ctype)s top = pz_row_load_%(name)s(x[0]);
+	for (int64_t c = 1; c < C; c++) {
+		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
+		if (pz_argmax_wins_%(name)s(v, c, top, best)) {
+			best = c;
+			top = v;
+		}
+	}
+	return (int32_t)best;
+}
+
+/* }}} */
 """
 
 
-def rowRoutines(dtype, storage, load, store):
-	"""The C routines for dtype stored as the C type storage; load(expr) widens a stored element to
-	the compute type, store(expr) narrows a compute-type value (float for float16 and float32, double
-	for float64) back to storage."""
+def _fields(dtype, storage, load, store):
 	dtype = np.dtype(dtype)
 	ctype, exp = _EXP[dtype]
-	return TEMPLATE % dict(
-		C=dtype.name, name=SHORT_NAME[dtype], storage=storage, ctype=ctype,
-		load_x=load("x[c * S]"), load_x0=load("x[0]"), load_g=load("g[c * S]"), load_y=load("y[c * S]"),
+	return dict(
+		C=dtype.name, name=SHORT_NAME[dtype], storage=storage, ctype=ctype, load_v=load("v"),
+		store_exp=store(exp % ("(double)%s - m" % load("x"))),
+		store_scaled=store("(%s)((double)%s * inv)" % (ctype, load("e"))),
 		store_uniform=store("(%s)(1.0 / (double)C)" % ctype),
-		store_exp=store(exp % ("(double)%s - m" % load("x[c * S]"))),
-		store_y=store("(%s)((double)%s * inv)" % (ctype, load("y[c * S]"))),
-		store_dx=store("(%s)((double)%s * ((double)%s - dot))" % (ctype, load("y[c * S]"), load("g[c * S]"))),
+		store_dx=store("(%s)((double)%s * ((double)%s - dot))" % (ctype, load("y"), load("g"))),
 		store_add=store("(%s)(%s + %s)" % (ctype, load("mat[i]"), load("vec[c]"))),
 	)
+
+
+def elementRoutines(dtype, storage, load, store):
+	"""The per-element C routines for dtype stored as the C type storage; load(expr) widens a stored
+	element to the compute type, store(expr) narrows a compute-type value (float for float16 and
+	float32, double for float64) back to storage."""
+	return ELEMENTS % _fields(dtype, storage, load, store)
+
+
+def rowRoutines(dtype, storage, load, store):
+	"""The element routines and the one-thread row routines built from them (as elementRoutines)."""
+	fields = _fields(dtype, storage, load, store)
+	return ELEMENTS % fields + "\n" + ROW_ROUTINES % fields
