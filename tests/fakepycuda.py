@@ -3,7 +3,7 @@
 `install(monkeypatch)` puts fake `pycuda`, `pycuda.driver`, `pycuda.gpuarray`, `pycuda.tools` and
 `pycuda.compiler` into sys.modules. "Device memory" is host memory, so pointers are real
 addresses. SourceModule records what it is handed; with `emulate=True` it also compiles the CUDA
-source as C++ with the host compiler (a small shim defines __global__, blockIdx, __half, ...) and
+source as C++ with the host compiler (the emulated toolchain's shim, tests/emucuda/include, defines __global__, blockIdx, __half, barriers ...) and
 prepared_call runs the kernel serially over every thread of its grid. So the generated text, the
 prepared argument format, the pointers and counts handed over and the launch plan are all
 exercised: everything but the GPU itself and nvcc's math library.
@@ -299,13 +299,9 @@ class PooledAllocation:
 
 # {{{ compiler: host emulation of the kernels
 
-SHIM = """\
-#include <math.h>
-struct FakeDim3 { unsigned x, y, z; };
-static FakeDim3 blockIdx, threadIdx, blockDim, gridDim;
-#define __global__
-#define __align__(n) alignas(n)
-"""
+# the host-emulated toolchain's CUDA-as-C++ shim (tests/emucuda/include/emucuda_shim.h): indices,
+# qualifiers, and fibers for kernels that spell __syncthreads, so shared memory and barriers work
+EMUCUDA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emucuda")
 
 # cuda_fp16.h: the emulated toolchain's, shared (tests/emucuda/include)
 FP16_INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emucuda", "include")
@@ -337,18 +333,17 @@ def kernelSignatures(source):
 	return signatures
 
 
-def launcherSource(signatures):
+def launcherSource(signatures, barriers):
+	"""launch_<kernel>(grid, block, args...): the launch through the shim, as the emulated driver's."""
 	lines = []
 	for name, params in signatures.items():
 		declared = ", ".join("%s %s" % param for param in params)
-		names = ", ".join(pname for _, pname in params)
+		pointers = ", ".join("(void *)&%s" % pname for _, pname in params)
 		lines += [
 			'extern "C" void launch_%s(unsigned grid, unsigned block, %s) {' % (name, declared),
-			"\tgridDim.x = grid; gridDim.y = gridDim.z = 1; blockDim.x = block; blockDim.y = blockDim.z = 1;",
-			"\tfor (unsigned b = 0; b < grid; b++) for (unsigned t = 0; t < block; t++) {",
-			"\t\tblockIdx.x = b; blockIdx.y = blockIdx.z = 0; threadIdx.x = t; threadIdx.y = threadIdx.z = 0;",
-			"\t\t%s(%s);" % (name, names),
-			"\t}",
+			"\tvoid *params[] = { %s };" % pointers,
+			"\tconst emucuda_launch launch = { {grid, 1, 1}, {block, 1, 1}, 0, params, nullptr, 0 };",
+			"\temucuda::launchKernel(%s, &launch, %s);" % (name, "true" if barriers else "false"),
 			"}"
 		]
 	return "\n".join(lines) + "\n"
@@ -363,9 +358,6 @@ class HostBuilder:
 	def __init__(self):
 		self.dir = tempfile.mkdtemp(prefix="fakepycuda-")
 		self.libraries, self.lock = {}, threading.Lock()
-
-		with open(os.path.join(self.dir, "shim.h"), "w") as f:
-			f.write(SHIM)
 
 		_atexitRegister(shutil.rmtree, self.dir, True)
 
@@ -384,11 +376,11 @@ class HostBuilder:
 		key = self._key(source)
 		with self.lock:
 			if key not in self.libraries:
-				cu = self._write("%s.cpp" % key, source + "\n" + launcherSource(kernelSignatures(source)))
+				cu = self._write("%s.cpp" % key, source + "\n" + launcherSource(kernelSignatures(source), "__syncthreads" in source))
 				lib = os.path.join(self.dir, "%s.so" % key)
 				self._run([
 					"-O1", "-fPIC", "-shared", "-std=c++17", "-Wno-unknown-pragmas",
-					"-include", os.path.join(self.dir, "shim.h"), "-I", FP16_INCLUDE,
+					"-include", os.path.join(FP16_INCLUDE, "emucuda_shim.h"), "-I", FP16_INCLUDE, "-I", EMUCUDA,
 					"-o", lib, cu
 				])
 				self.libraries[key] = ctypes.CDLL(lib)

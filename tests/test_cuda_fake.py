@@ -518,45 +518,59 @@ def test_emulated_generator_kernels(emulated):
 	assert np.allclose(normals.get(), Philox.normal(5, 271, np.arange(64)), rtol=1e-5, atol=1e-5)
 
 
-def test_emulated_row_kernels(emulated, monkeypatch):
-	import sys
+@pytest.mark.parametrize("shape", [(3, 7, 5), (5, 300, 1), (4, 7, 1), (3, 1, 1)])
+def test_emulated_row_kernels(emulated, monkeypatch, shape):
+	"""Rows of a matrix (S == 1) run a block per row, the grid capped at 2 blocks here so that rows
+	lie beyond it (the grid-stride loop takes them); S > 1 runs a thread per row (n, s)."""
+	import importlib, sys
 	fake, GPUArray, ElementWise = emulated
 	monkeypatch.delitem(sys.modules, "PuzzleLib.Cuda.Rows", raising=False)
-	from PuzzleLib.Cuda import Rows
+	Rows = importlib.import_module("PuzzleLib.Cuda.Rows")       # on the fake pycuda
 	monkeypatch.delitem(sys.modules, "PuzzleLib.Cuda.Rows")
+	monkeypatch.setattr(Rows, "blocksCap", lambda: 2)
 
 	rng = np.random.default_rng(4)
+	N, C, S = shape
 	for dtype in Source.DTYPES:
-		x = (rng.standard_normal((3, 7, 5)) * 20).astype(dtype)
-		x[0, :, 1] = -np.inf
-		x[1, 3, 2] = -np.inf
-		N, C, S = 3, 7, 5
+		x = (rng.standard_normal(shape) * 20).astype(dtype)
+		x[0, :, -1] = -np.inf
+		x[-1, C // 2, 0] = -np.inf
+		x[1, ::3, 0] = np.round(x[1, ::3, 0])
+		x[1, 1:, 0] = x[1, 0, 0]           # ties: the first index wins
+		x[2, -1, -1] = np.nan
 
 		y = GPUArray.empty(x.shape, dtype=dtype)
 		Rows.kernel("softmax", dtype)(GPUArray.to_gpu(x), y, N=N, C=C, S=S)
 		wide = x.astype(np.float64)
 		top = wide.max(axis=1, keepdims=True)
-		e = np.exp(wide - np.where(np.isneginf(top), 0, top))
-		e = np.where(np.isneginf(top), 1.0, e)
-		reference.assertClose(y.get(), e / e.sum(axis=1, keepdims=True), "softmax %s" % dtype, bound=8)
+		with np.errstate(invalid="ignore"):
+			e = np.exp(wide - np.where(np.isneginf(top), 0, top))
+			e = np.where(np.isneginf(top), 1.0, e)
+			reference.assertClose(y.get(), e / e.sum(axis=1, keepdims=True), "softmax %s" % dtype, bound=8)
 
 		g = rng.standard_normal(x.shape).astype(dtype)
 		dx = GPUArray.empty(x.shape, dtype=dtype)
 		Rows.kernel("softmax_backward", dtype)(y, GPUArray.to_gpu(g), dx, N=N, C=C, S=S)
 		yv, gv = y.get().astype(np.float64), g.astype(np.float64)
-		expected = yv * (gv - (gv * yv).sum(axis=1, keepdims=True))
-		assert np.allclose(dx.get().astype(np.float64), expected, rtol=1e-2 if dtype == np.float16 else 1e-5, atol=1e-3)
+		with np.errstate(invalid="ignore"):
+			expected = yv * (gv - (gv * yv).sum(axis=1, keepdims=True))
+		assert np.allclose(dx.get().astype(np.float64), expected, rtol=1e-2 if dtype == np.float16 else 1e-5, atol=1e-3, equal_nan=True)
 
-		out = GPUArray.empty((3, 5), dtype=np.int32)
+		out = GPUArray.empty((N, S), dtype=np.int32)
 		Rows.kernel("argmax", dtype)(GPUArray.to_gpu(x), out, N=N, C=C, S=S)
 		assert np.array_equal(out.get(), x.argmax(axis=1))
 
-		vec = rng.standard_normal(7).astype(dtype)
+		vec = rng.standard_normal(C).astype(dtype)
 		added = GPUArray.empty(x.shape, dtype=dtype)
 		Rows.kernel("add_vec", dtype)(GPUArray.to_gpu(vec), GPUArray.to_gpu(x), added, N=N, C=C, S=S)
 		compute = np.float64 if dtype == np.float64 else np.float32
 		with np.errstate(invalid="ignore"):
 			expected = (x.astype(compute) + vec.astype(compute)[None, :, None]).astype(dtype)
 		assert added.get().tobytes() == expected.tobytes()
+
+		for name in ("softmax", "softmax_backward", "argmax"):
+			launched = Rows.function(name + "_rows" if S == 1 else name, dtype).calls[-1]
+			if S == 1:
+				assert launched[0] == (min(N, 2), 1) and launched[1] == ({300: 256, 7: 32, 1: 32}[C], 1, 1)
 
 # }}}

@@ -81,6 +81,27 @@ def test_nan_in_a_row_without_finite_entries_gives_nan(backend, dtype):
 	assert np.array_equal(spatial[:, :, 0], np.full((2, 3), 1 / 3, dtype)) and np.isnan(spatial[:, :, 1:]).all()
 
 
+def test_rows_beyond_the_grid_and_longer_than_a_block(backend, monkeypatch):
+	"""On CUDA rows of a matrix run a block per row: with the grid capped at 3 blocks, 10 rows of 700
+	(each thread of a 256-thread block takes 2 or 3 elements of a row) are all computed."""
+	from PuzzleLib.Backend.Dnn import softmaxNd, softmaxNdBackward
+	from PuzzleLib.Backend.Kernels.MatVec import argmax
+	if backend == "cuda":
+		from PuzzleLib.Cuda import Rows
+		monkeypatch.setattr(Rows, "blocksCap", lambda: 3)
+
+	rng = np.random.default_rng(7)
+	x = (rng.standard_normal((10, 700)) * 10).astype(np.float32)
+	g = rng.standard_normal(x.shape).astype(np.float32)
+	y = softmaxNd(gpu(x))
+	reference.assertClose(y.get(), softmaxReference(x), "softmax 10 x 700", bound=8)
+
+	wideY, wideG = y.get().astype(np.float64), g.astype(np.float64)
+	expected = wideY * (wideG - (wideG * wideY).sum(axis=1, keepdims=True))
+	assert np.allclose(softmaxNdBackward(y, gpu(g)).get(), expected, rtol=1e-5, atol=1e-7)
+	assert np.array_equal(argmax(gpu(x), axis=1).get(), x.argmax(axis=1))
+
+
 def test_spatial_data_is_softmaxed_per_position(backend):
 	from PuzzleLib.Modules import SoftMax
 	x = (np.random.default_rng(2).standard_normal((3, 6, 5, 4)) * 10).astype(np.float32)

@@ -12,6 +12,7 @@ import numpy as np
 
 from PuzzleLib.CPU import CostSource
 from PuzzleLib.Kernels import Rows
+from PuzzleLib.Kernels.ElementwiseOp import NORMAL, UNIFORM
 from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, blockRandomValue, elementBody, kernelName, paramNames
 from PuzzleLib.Kernels.Expression import MATH_FUNCTIONS
 from PuzzleLib.Kernels.Launch import COMPUTE_CTYPE, SHORT_NAME
@@ -119,18 +120,33 @@ def kernelSource(op, dtype):
 
 
 def _blockedUnitLoop(op, dtype, body):
-	"""A random entry's unit-step range [start + begin, start + end): a Philox block per four
-	elements (the stream's four words), with the ragged ends, elements of a block cut by the range,
-	drawn one by one."""
+	"""A random entry's unit-step range [start + begin, start + end): the Philox blocks
+	PZ_PHILOX_GROUP at a time (pz_philox_blocks: vectorized rounds), their elements a loop that
+	vectorizes (uniform entries); the blocks left over one by one, four elements each; the ragged
+	ends, elements of a block cut by the range, drawn one by one."""
 	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
-	lanes = []
-	for lane in range(4):
-		lanes += ["\t\t\t{", "\t\t\t\tconst int64_t i = 4 * b + %d;" % lane] + ["\t\t\t\t" + line for line in elementBody(
+
+	def element(randomValue, indent):
+		return [indent + line for line in elementBody(
 			op, ctype,
 			load=lambda k: LOAD[storages[k]] % ("a%d[i]" % k),
 			store=lambda k, expr: "a%d[i] = %s;" % (k, STORE[storages[k]] % expr),
-			randomValue=lambda role, lane=lane: blockRandomValue(role, lane)
-		)] + ["\t\t\t}"]
+			randomValue=randomValue
+		)]
+
+	lanes = []
+	for lane in range(4):
+		lanes += ["\t\t\t{", "\t\t\t\tconst int64_t i = 4 * b + %d;" % lane] + element(
+			lambda role, lane=lane: blockRandomValue(role, lane), "\t\t\t\t"
+		) + ["\t\t\t}"]
+
+	# a normal's pairs of words and sine-or-cosine choice per element do not vectorize
+	normal = any(operand.role == NORMAL for operand in op.readable)
+
+	def grouped(role):
+		if role == UNIFORM:
+			return "pz_uniform_from_word(words[e])"
+		return "pz_normal_from_words(words[e & ~1], words[e | 1], e)"
 
 	return [
 		"\t\tconst int64_t from = start + begin, to = start + end;",
@@ -141,7 +157,17 @@ def _blockedUnitLoop(op, dtype, body):
 		"\t\t\tif (i >= to) break;",
 	] + ["\t\t\t" + line for line in body] + [
 		"\t\t}",
-		"\t\tfor (int64_t b = first / 4; b < last / 4; b++) {",
+		"\t\tint64_t b = first / 4;",
+		"\t\tfor (; b + PZ_PHILOX_GROUP <= last / 4; b += PZ_PHILOX_GROUP) {",
+		"\t\t\tuint32_t words[4 * PZ_PHILOX_GROUP];",
+		"\t\t\tpz_philox_blocks(words, rng_key, rng_counter, b);",
+	] + ([] if normal else ["\t\t\t#pragma omp simd"]) + [
+		"\t\t\tfor (int e = 0; e < 4 * PZ_PHILOX_GROUP; e++) {",
+		"\t\t\t\tconst int64_t i = 4 * b + e;",
+	] + element(lambda role: grouped(role), "\t\t\t\t") + [
+		"\t\t\t}",
+		"\t\t}",
+		"\t\tfor (; b < last / 4; b++) {",
 		"\t\t\tuint32_t w[4];",
 		"\t\t\tpz_philox_block(w, rng_key, rng_counter, b);",
 	] + lanes + ["\t\t}"]

@@ -6,7 +6,7 @@ without a GPU.
 
 import functools
 
-from PuzzleLib.Cuda.Source import VECTOR_BYTES
+from PuzzleLib.Cuda.Source import ROW_THREADS, VECTOR_BYTES
 
 
 BLOCK = 256
@@ -24,6 +24,17 @@ def maxBlocks(smCount, maxThreadsPerSM):
 def gridShape(work, blocksCap):
 	"""(blocks, 1) for `work` thread-iterations of BLOCK threads, at most blocksCap blocks."""
 	return (max(1, min(-(-work // BLOCK), blocksCap)), 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def rowLaunch(rows, width, blocksCap):
+	"""(grid, block) of a block-per-row kernel over `rows` rows of `width` elements: a block of the
+	power of two of threads that covers a row (a warp at least, ROW_THREADS at most), a block per
+	row up to blocksCap blocks; the kernels' grid-stride loop over rows covers the rest."""
+	threads = 32
+	while threads < width and threads < ROW_THREADS:
+		threads *= 2
+	return (max(1, min(rows, blocksCap)), 1), (threads, 1, 1)
 
 
 def plan(pointers, itemsizes, span, blocksCap):

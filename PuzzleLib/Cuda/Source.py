@@ -256,7 +256,143 @@ __global__ void philox_words(unsigned int *out, const long long count, const lon
 WORDS_FORMAT = "Pqqq"
 
 
+# threads of a row kernel's block (a power of two): LaunchPlan.rowBlock sizes a launch's blocks to its rows
+ROW_THREADS = 256
+
 ROWS_TEMPLATE = """\
+/* {{{ a block's reductions over one value per thread: a fixed tree over blockDim.x (a power of two,
+   at most PZ_ROW_THREADS) threads, so a row's result is the same on every run. Every thread of the
+   block calls them, and every thread gets the result. */
+#define PZ_ROW_THREADS %(rowThreads)d
+
+__device__ double pz_block_sum(double v)
+{
+	__shared__ double partial[PZ_ROW_THREADS];
+	partial[threadIdx.x] = v;
+	__syncthreads();
+	for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
+		if (threadIdx.x < half)
+			partial[threadIdx.x] += partial[threadIdx.x + half];
+		__syncthreads();
+	}
+	const double total = partial[0];
+	__syncthreads();        /* read by all before a next reduction writes */
+	return total;
+}
+
+__device__ %(ctype)s pz_block_max_%(name)s(%(ctype)s v)
+{
+	__shared__ %(ctype)s partial[PZ_ROW_THREADS];
+	partial[threadIdx.x] = v;
+	__syncthreads();
+	for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
+		if (threadIdx.x < half)
+			partial[threadIdx.x] = pz_row_max_%(name)s(partial[threadIdx.x], partial[threadIdx.x + half]);
+		__syncthreads();
+	}
+	const %(ctype)s top = partial[0];
+	__syncthreads();
+	return top;
+}
+
+/* the index of the winner (pz_argmax_wins) among the threads' candidates (v at index i) */
+__device__ long long pz_block_argmax_%(name)s(%(ctype)s v, long long i)
+{
+	__shared__ %(ctype)s values[PZ_ROW_THREADS];
+	__shared__ long long indices[PZ_ROW_THREADS];
+	values[threadIdx.x] = v;
+	indices[threadIdx.x] = i;
+	__syncthreads();
+	for (unsigned half = blockDim.x / 2; half > 0; half /= 2) {
+		if (threadIdx.x < half && pz_argmax_wins_%(name)s(values[threadIdx.x + half], indices[threadIdx.x + half], values[threadIdx.x], indices[threadIdx.x])) {
+			values[threadIdx.x] = values[threadIdx.x + half];
+			indices[threadIdx.x] = indices[threadIdx.x + half];
+		}
+		__syncthreads();
+	}
+	const long long best = indices[0];
+	__syncthreads();
+	return best;
+}
+
+/* }}} */
+
+extern "C" {
+
+/* {{{ rows of a matrix (S == 1): a block per row, grid-stride over the rows, each thread taking
+   the row's elements threadIdx.x, + blockDim.x, ... (adjacent threads, adjacent elements) */
+
+__global__ void softmax_rows_%(name)s(const %(s)s *x, %(s)s *y, const long long N, const long long C)
+{
+	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
+		const %(s)s *row = x + n * C;
+		%(s)s *out = y + n * C;
+
+		%(ctype)s top = -INFINITY;
+		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+			top = pz_row_max_%(name)s(top, pz_row_load_%(name)s(row[c]));
+		top = pz_block_max_%(name)s(top);
+
+		if (top == -INFINITY) {          /* the same for the whole block */
+			for (long long c = threadIdx.x; c < C; c += blockDim.x)
+				out[c] = pz_softmax_uniform_%(name)s(C);
+			continue;
+		}
+
+		/* each thread reads only the entries it writes: y may be x */
+		const double m = (double)top;
+		double sum = 0.0;
+		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
+			const %(s)s e = pz_softmax_exp_%(name)s(row[c], m);
+			out[c] = e;
+			sum += (double)pz_row_load_%(name)s(e);
+		}
+		const double inv = 1.0 / pz_block_sum(sum);
+
+		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+			out[c] = pz_softmax_scale_%(name)s(out[c], inv);
+	}
+}
+
+__global__ void softmax_backward_rows_%(name)s(const %(s)s *y, const %(s)s *g, %(s)s *dx, const long long N, const long long C)
+{
+	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
+		const long long base = n * C;
+		double dot = 0.0;
+		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+			dot += (double)pz_row_load_%(name)s(g[base + c]) * (double)pz_row_load_%(name)s(y[base + c]);
+		dot = pz_block_sum(dot);
+
+		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+			dx[base + c] = pz_softmax_backward_element_%(name)s(y[base + c], g[base + c], dot);
+	}
+}
+
+__global__ void argmax_rows_%(name)s(const %(s)s *x, int *out, const long long N, const long long C)
+{
+	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
+		const %(s)s *row = x + n * C;
+
+		/* a thread with no element offers -inf at index C: it loses to every real entry */
+		%(ctype)s top = -INFINITY;
+		long long best = C;
+		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
+			const %(ctype)s v = pz_row_load_%(name)s(row[c]);
+			if (pz_argmax_wins_%(name)s(v, c, top, best)) {
+				top = v;
+				best = c;
+			}
+		}
+		best = pz_block_argmax_%(name)s(top, best);
+		if (threadIdx.x == 0)
+			out[n] = (int)best;
+	}
+}
+
+/* }}} */
+
+/* {{{ any S: a thread per row (n, s), grid-stride; for S > 1 adjacent threads read adjacent columns */
+
 __global__ void softmax_%(name)s(const %(s)s *x, %(s)s *y, const long long N, const long long C, const long long S)
 {
 %(thread)s
@@ -282,25 +418,36 @@ __global__ void argmax_%(name)s(const %(s)s *x, int *out, const long long N, con
 		out[r] = pz_argmax_row_%(name)s(x + (r / S) * C * S + r %% S, C, S);
 }
 
+/* }}} */
+
 __global__ void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, const long long N, const long long C, const long long S)
 {
 %(thread)s
 	for (long long i = first; i < N * C * S; i += stride)
 		pz_add_vec_element_%(name)s(vec, mat, out, i, (i / S) %% C);
 }
+
+} /* extern "C" */
 """
 
-# the row kernels (a thread per row; add_vec a thread per element) and their prepare formats
-ROW_KERNELS = {"softmax": "PPqqq", "softmax_backward": "PPPqqq", "argmax": "PPqqq", "add_vec": "PPPqqq"}
+# the row kernels and their prepare formats: the "_rows" ones a block per row of a matrix (S == 1),
+# the others a thread per row (n, s); add_vec a thread per element
+ROW_KERNELS = {
+	"softmax": "PPqqq", "softmax_backward": "PPPqqq", "argmax": "PPqqq", "add_vec": "PPPqqq",
+	"softmax_rows": "PPqq", "softmax_backward_rows": "PPPqq", "argmax_rows": "PPqq",
+}
 
 
 def rowsSource(dtype):
 	"""The row kernels' module of a dtype: the prelude, Kernels/Rows' routines, the kernels."""
 	dtype = np.dtype(dtype)
-	load, store = _converters(dtype, COMPUTE_CTYPE[dtype])
+	ctype = COMPUTE_CTYPE[dtype]
+	load, store = _converters(dtype, ctype)
 	routines = Rows.rowRoutines(dtype, STORAGE_CTYPE[dtype], load, store)
-	kernels = ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], thread="\n".join(_THREAD))
-	return prelude(dtype) + routines + '\nextern "C" {\n\n%s\n} /* extern "C" */\n' % kernels
+	kernels = ROWS_TEMPLATE % dict(
+		name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], ctype=ctype, thread="\n".join(_THREAD), rowThreads=ROW_THREADS
+	)
+	return prelude(dtype) + routines + "\n" + kernels
 
 
 def rowKernelName(name, dtype):

@@ -87,40 +87,38 @@ ROW_ROUTINES = """\
 /* {{{ one row of %(C)s by one thread: C elements at stride S, each loop in a fixed order, so a
    row's result is the same whichever thread computes it */
 
-/* The exps are stored into y first (a loop that vectorizes), summed in double, then scaled in
-   place: y is read back as written, so the routine may run in place (y == x). */
+/* Two passes over x and one over y: the maximum (with a NaN flag: a NaN makes the row NaN); the
+   exps, stored into y and summed in double as stored; y scaled in place. Each entry of y is
+   written after its x is read, so the routine may run in place (y == x). The maximum is the same
+   in any order; the sum's order is the loop's (its compiled vector lanes), fixed for a row. */
 PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
 {
-	/* four running maxima and four partial sums, combined in a fixed order: loops a compiler can
-	   vectorize without reassociating */
-	%(ctype)s tops[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-	int64_t c4 = 0;
-	for (; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++) {
-			tops[k] = pz_row_max_%(name)s(tops[k], pz_row_load_%(name)s(x[(c4 + k) * S]));
-		}
-	for (int64_t c = c4; c < C; c++)
-		tops[0] = pz_row_max_%(name)s(tops[0], pz_row_load_%(name)s(x[c * S]));
-	const %(ctype)s top = pz_row_max_%(name)s(pz_row_max_%(name)s(tops[0], tops[1]), pz_row_max_%(name)s(tops[2], tops[3]));
+	%(ctype)s top = -INFINITY;
+	int nan = 0;
+	#pragma omp simd reduction(max:top) reduction(|:nan)
+	for (int64_t c = 0; c < C; c++) {
+		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
+		top = v > top ? v : top;
+		nan |= v != v;
+	}
 
-	if (top == -INFINITY) {
+	if (top == -INFINITY && !nan) {
 		for (int64_t c = 0; c < C; c++)
 			y[c * S] = pz_softmax_uniform_%(name)s(C);
 		return;
 	}
 
-	const double m = (double)top;
-	for (int64_t c = 0; c < C; c++)
-		y[c * S] = pz_softmax_exp_%(name)s(x[c * S], m);
+	const double m = nan ? (double)NAN : (double)top;
+	double sum = 0.0;
+	#pragma omp simd reduction(+:sum)
+	for (int64_t c = 0; c < C; c++) {
+		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+		y[c * S] = e;
+		sum += (double)pz_row_load_%(name)s(e);
+	}
 
-	double sums[4] = {0.0, 0.0, 0.0, 0.0};
-	for (c4 = 0; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++)
-			sums[k] += (double)pz_row_load_%(name)s(y[(c4 + k) * S]);
-	for (int64_t c = c4; c < C; c++)
-		sums[0] += (double)pz_row_load_%(name)s(y[c * S]);
-	const double inv = 1.0 / ((sums[0] + sums[1]) + (sums[2] + sums[3]));
-
+	const double inv = 1.0 / sum;
+	#pragma omp simd
 	for (int64_t c = 0; c < C; c++)
 		y[c * S] = pz_softmax_scale_%(name)s(y[c * S], inv);
 }
