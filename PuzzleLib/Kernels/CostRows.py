@@ -35,35 +35,34 @@ PZ_INLINE double pz_xent_row_%(name)s(const %(storage)s *x, %(storage)s *g, int3
                                       int64_t C, int64_t S)
 {
 	/* softmax's steps as the SoftMax row routine takes them (Rows' element routines, the same
-	   fixed order), its exps kept in g */
-	%(ctype)s tops[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
-	int64_t c4 = 0;
-	for (; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++)
-			tops[k] = pz_row_max_%(name)s(tops[k], pz_row_load_%(name)s(x[(c4 + k) * S]));
-	for (int64_t c = c4; c < C; c++)
-		tops[0] = pz_row_max_%(name)s(tops[0], pz_row_load_%(name)s(x[c * S]));
-	const %(ctype)s top = pz_row_max_%(name)s(pz_row_max_%(name)s(tops[0], tops[1]), pz_row_max_%(name)s(tops[2], tops[3]));
+	   loops), its exps kept in g */
+	%(ctype)s top = -INFINITY;
+	int nan = 0;
+	#pragma omp simd reduction(max:top) reduction(|:nan)
+	for (int64_t c = 0; c < C; c++) {
+		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
+		top = v > top ? v : top;
+		nan |= v != v;
+	}
 	const double ws = w * scale;
 
-	if (top == -INFINITY) {             /* every entry -inf: the uniform distribution, as softmax */
+	if (top == -INFINITY && !nan) {     /* every entry -inf: the uniform distribution, as softmax */
 		for (int64_t c = 0; c < C; c++)
 			g[c * S] = %(store_uniform_grad)s;
 		return w * log((double)C);
 	}
 
-	const double m = (double)top;
-	for (int64_t c = 0; c < C; c++)
-		g[c * S] = pz_softmax_exp_%(name)s(x[c * S], m);
+	const double m = nan ? (double)NAN : (double)top;
+	double sum = 0.0;
+	#pragma omp simd reduction(+:sum)
+	for (int64_t c = 0; c < C; c++) {
+		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+		g[c * S] = e;
+		sum += (double)pz_row_load_%(name)s(e);
+	}
 
-	double sums[4] = {0.0, 0.0, 0.0, 0.0};
-	for (c4 = 0; c4 + 4 <= C; c4 += 4)
-		for (int k = 0; k < 4; k++)
-			sums[k] += (double)pz_row_load_%(name)s(g[(c4 + k) * S]);
-	for (int64_t c = c4; c < C; c++)
-		sums[0] += (double)pz_row_load_%(name)s(g[c * S]);
-	const double sum = (sums[0] + sums[1]) + (sums[2] + sums[3]), inv = 1.0 / sum;
-
+	const double inv = 1.0 / sum;
+	#pragma omp simd
 	for (int64_t c = 0; c < C; c++)
 		g[c * S] = %(store_grad)s;
 	return w * (log(sum) - ((double)pz_row_load_%(name)s(x[(int64_t)label * S]) - m));
