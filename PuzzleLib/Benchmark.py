@@ -4,7 +4,7 @@ Dropout the same way; Linear's training step next to the bare matrix products
 (PuzzleLib/BenchmarkTraining.py).
 
     python -m PuzzleLib.Benchmark [--size N] [--dtype float32 [float16 ...]] [--repeat R]
-	        [--only bandwidth mvec percall crossover modules linear training busy | activations]
+	        [--only bandwidth mvec percall crossover modules linear training costs busy | activations]
 	        [--busy] [--samples N]
 
 bandwidth: for each activation, forward act(data) and backward act.backward(grad) as a user calls
@@ -20,6 +20,8 @@ copy, and the warm per-call time of Activation, SoftMax and Dropout at 32 x 32 (
 linear: Linear's training step and per-call time (BenchmarkLinear).
 training: one epoch of an MLP through Trainer.train and one MomentumSGD / Adam update, next to
 PyTorch (BenchmarkTraining.run; --samples sets the epoch's size).
+costs: CrossEntropy's loss and gradient per call at 256 x 10 and 4096 x 1000, next to PyTorch's
+cross_entropy forward and backward (BenchmarkTraining.costs).
 busy (CPU, only when asked): relu with a spinning process on every core, the team against one thread.
 activations: bandwidth, mvec, percall and crossover.
 """
@@ -35,7 +37,7 @@ from PuzzleLib.Kernels.Table import TABLE as ELEMENTWISE
 from PuzzleLib.Modules.Activation import Activation
 
 
-SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "modules", "linear", "training", "busy")
+SECTIONS = ("bandwidth", "mvec", "percall", "crossover", "modules", "linear", "training", "costs", "busy")
 GROUPS = {"activations": ("bandwidth", "mvec", "percall", "crossover")}
 CPU_SECTIONS = ("mvec", "crossover", "busy")
 PER_CALL_SIZES = (1 << 10, 1 << 15, 1 << 20)
@@ -453,6 +455,9 @@ def main():
 		elif section == "training":
 			from PuzzleLib import BenchmarkTraining
 			BenchmarkTraining.run(timeit, samples=args.samples, repeat=min(args.repeat, 3))
+		elif section == "costs":
+			from PuzzleLib import BenchmarkTraining
+			BenchmarkTraining.costs(timeit, repeat=args.repeat)
 		elif section == "busy":
 			busy()
 		print()

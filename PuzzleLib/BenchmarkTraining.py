@@ -17,6 +17,10 @@ and Dropout on a 32 x 32 float32 tensor.
   state read and written, as a share of copy bandwidth;
 - one epoch of the tiny MLP 64-128-128-10 at batch 32 on the digits' size (1500 samples), where
   per-call overhead dominates.
+
+`python -m PuzzleLib.Benchmark --only costs` runs costs(): one CrossEntropy call (loss and
+gradient) at 256 x 10 and 4096 x 1000, next to PyTorch's cross_entropy forward and backward.
+
 Each comparison alternates the two sides round by round (interleaved), and its ratio is the median
 of the rounds' ratios: a load that comes and goes slows both sides of a round alike.
 """
@@ -161,6 +165,56 @@ def epochTimes(sizes, samples, batchsize, repeat, timeit):
 			torch.cuda.synchronize()
 
 	return interleaved(ourEpoch, torchEpoch, repeat)
+
+
+def costTimes(batch, classes, repeat, timeit):
+	"""(ours, PyTorch's or None, median ratio of the rounds or None): median seconds of one
+	CrossEntropy call (loss and gradient) on float32 scores (batch, classes), PyTorch's as
+	cross_entropy forward and backward, run in turn."""
+	rng = np.random.default_rng(0)
+	scores = (rng.standard_normal((batch, classes)) * 3).astype(np.float32)
+	labels = rng.integers(0, classes, batch).astype(np.int32)
+	calls = max(1, (1 << 20) // scores.size)      # a few milliseconds a measurement
+
+	cost, gscores, glabels = CrossEntropy(), gpuarray.to_gpu(scores), gpuarray.to_gpu(labels)
+
+	def ourCalls():
+		for _ in range(calls):
+			cost(gscores, glabels)
+
+	try:
+		import torch
+	except ImportError:
+		torch = None
+	if torch is None or (Backend.isCuda and not torch.cuda.is_available()):
+		return timeit(ourCalls, repeat) / calls, None, None
+
+	device = "cuda" if Backend.isCuda else "cpu"
+	tscores = torch.from_numpy(scores).to(device).requires_grad_()
+	tlabels = torch.from_numpy(labels).long().to(device)
+
+	def torchCalls():
+		for _ in range(calls):
+			tscores.grad = None
+			torch.nn.functional.cross_entropy(tscores, tlabels).backward()
+		if Backend.isCuda:
+			torch.cuda.synchronize()
+
+	ours, theirs, ratio = interleaved(ourCalls, torchCalls, repeat)
+	return ours / calls, theirs / calls, ratio
+
+
+def costs(timeit, repeat):
+	"""Prints CrossEntropy's per-call time at 256 x 10 and 4096 x 1000 next to PyTorch's."""
+	reference = "PyTorch %s" % ("CUDA" if Backend.isCuda else "CPU")
+	print("CrossEntropy per call, loss and gradient (float32), vs %s cross_entropy forward + backward, in turn:" % reference)
+	for batch, classes in ((256, 10), (4096, 1000)):
+		ours, theirs, ratio = costTimes(batch, classes, repeat, timeit)
+		label = "%d x %d" % (batch, classes)
+		if theirs is None:
+			print("  %-12s %9.1f us   (torch not available)" % (label, ours * 1e6))
+		else:
+			print("  %-12s %9.1f us   torch %9.1f us   ours / torch %.2f" % (label, ours * 1e6, theirs * 1e6, ratio))
 
 
 def updateBandwidth(size, repeat, timeit):

@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from PuzzleLib.CPU import CostSource
 from PuzzleLib.Kernels import Rows
 from PuzzleLib.Kernels.ElementwiseOp import NORMAL, UNIFORM
 from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, blockRandomValue, elementBody, kernelName, paramNames
@@ -347,5 +348,8 @@ def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
 	return "\n".join(
 		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE] + kernels +
-		[rowsSource(dtype) for dtype in DTYPES]
+		[rowsSource(dtype) for dtype in DTYPES] + [CostSource.labelSource()] + [
+			CostSource.costsSource(dtype, STORAGE_CTYPE[dtype], lambda expr, d=dtype: LOAD[d] % expr, lambda expr, d=dtype: STORE[d] % expr)
+			for dtype in DTYPES
+		]
 	)

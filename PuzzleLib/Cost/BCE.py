@@ -16,10 +16,9 @@ class BCE(Cost):
 		if target.dtype != np.int32 and target.dtype != pred.dtype:
 			raise self.error("target must be int32 labels or of the scores' dtype %s, got %s" % (pred.dtype, target.dtype))
 
-		if Config.verifyData:
-			low, high = Costs.labelRange(target)
-			if low < 0 or high > 1:
-				raise self.error("targets must lie in [0, 1], found values in [%s, %s]" % (low, high))
+		found = Costs.labelRange(target) if Config.verifyData else None
+		if found is not None and not (found[0] >= 0 and found[1] <= 1):         # a NaN is refused too
+			raise self.error("targets must lie in [0, 1], found values in [%s, %s]" % found)
 
 	def calcError(self, scores, target):
 		error, grad = Costs.binaryCrossEntropy(scores, target)

@@ -48,10 +48,9 @@ class CrossEntropy(Cost):
 		if self.weights is not None and self.weights.size != classes:
 			raise self.error("scores have %d classes, %d weights were given" % (classes, self.weights.size))
 
-		if Config.verifyData:
-			low, high = Costs.labelRange(target)
-			if low < 0 or high >= classes:
-				raise self.error("labels must lie in [0, %d), found values in [%d, %d]" % (classes, low, high))
+		found = Costs.labelRange(target) if Config.verifyData else None
+		if found is not None and (found[0] < 0 or found[1] >= classes):
+			raise self.error("labels must lie in [0, %d), found values in [%d, %d]" % (classes, *found))
 
 	def calcError(self, scores, labels):
 		return Costs.crossEntropy(scores, labels, self.weights)

@@ -1,0 +1,86 @@
+"""The CUDA backend's cost kernels: CostSource's module of each dtype, compiled once. Each returns the
+partials (float64 numpy, a double per block of rows or elements, copied back) whose exact sum is the
+result. Called with checked arguments only (Backend/Kernels/Costs.py)."""
+
+import functools
+
+import numpy as np
+
+from pycuda.compiler import SourceModule
+
+from PuzzleLib.Backend import gpuarray
+from PuzzleLib.Cuda import CostSource, Source
+from PuzzleLib.Kernels.CostRows import LABEL_SUFFIX
+from PuzzleLib.Kernels.Launch import SHORT_NAME
+
+
+BLOCK_SHAPE = (CostSource.BLOCK, 1, 1)
+
+
+@functools.lru_cache(maxsize=None)
+def _module(dtype):
+	return SourceModule(CostSource.costsSource(dtype), options=list(Source.NVCC_OPTIONS), no_extern_c=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _function(name, dtype, suffix):
+	function = _module(np.dtype(dtype)).get_function("cost_%s_%s" % (name, suffix))
+	function.prepare(CostSource.FORMATS[name])
+	return function
+
+
+def _suffix(dtype, target=None):
+	name = SHORT_NAME[np.dtype(dtype)]
+	return name if target is None or np.dtype(target) != np.int32 else "%s_%s" % (name, LABEL_SUFFIX)
+
+
+def _launch(name, dtype, suffix, blocks, arrays, *args, width=1):
+	partials = gpuarray.empty((blocks, width), dtype=np.float64, allocator=gpuarray.memoryPool)
+	_function(name, dtype, suffix).prepared_call((blocks, 1), BLOCK_SHAPE, *arrays, partials.ptr, *args)
+	return partials.get().reshape(blocks, width) if width > 1 else partials.get().reshape(blocks)
+
+
+def _rowBlocks(rows):
+	return -(-rows // CostSource.BLOCK)
+
+
+def _elementBlocks(count):
+	return -(-count // CostSource.SPAN)
+
+
+def crossEntropy(scores, labels, weights, grad, N, C, S, scale):
+	return _launch(
+		"xent", scores.dtype, _suffix(scores.dtype), _rowBlocks(N * S),
+		(scores.ptr, labels.ptr, 0 if weights is None else weights.ptr, grad.ptr), N * S, C, S, scale
+	)
+
+
+def argmaxErrors(scores, labels, N, C, S):
+	return _launch("argmax_errors", scores.dtype, _suffix(scores.dtype), _rowBlocks(N * S), (scores.ptr, labels.ptr), N * S, C, S)
+
+
+def squaredError(pred, target, grad, scale):
+	return _launch(
+		"squared_error", pred.dtype, _suffix(pred.dtype), _elementBlocks(pred.size), (pred.ptr, target.ptr, grad.ptr), pred.size, scale
+	)
+
+
+def binaryCrossEntropy(scores, target, grad, scale):
+	return _launch(
+		"bce", scores.dtype, _suffix(scores.dtype, target.dtype), _elementBlocks(scores.size),
+		(scores.ptr, target.ptr, grad.ptr), scores.size, scale
+	)
+
+
+def thresholdErrors(scores, target):
+	return _launch(
+		"threshold_errors", scores.dtype, _suffix(scores.dtype, target.dtype), _elementBlocks(scores.size),
+		(scores.ptr, target.ptr), scores.size, 0.0
+	)
+
+
+def valueRange(values):
+	"""(blocks, 2) partial least and greatest values as doubles (a NaN wins)."""
+	dtype = np.float32 if values.dtype == np.int32 else values.dtype
+	suffix = LABEL_SUFFIX if values.dtype == np.int32 else SHORT_NAME[np.dtype(values.dtype)]
+	return _launch("value_range", dtype, suffix, _elementBlocks(values.size), (values.ptr, ), values.size, width=2)
