@@ -107,19 +107,18 @@ def checkOverlap(name, arrays, written=(0, )):
 	very same array (inplace): it would be read after it is written, in an order that depends on the
 	vectorization and the threads."""
 	for out in written:
-		start, nbytes = int(arrays[out].ptr), arrays[out].nbytes
+		target = arrays[out]
+		start, nbytes = target.ptr, target.nbytes
 		end = start + nbytes
 		for index, ary in enumerate(arrays):
-			if index == out:
+			other = ary.ptr
+			if other >= end or start >= other + ary.nbytes or index == out:
+				continue                  # disjoint, or the written array itself
+			if other == start and ary.nbytes == nbytes and index not in written:
 				continue
 
-			other = int(ary.ptr)
-			if other == start and index not in written and ary.nbytes == nbytes:
-				continue
-
-			if other < end and start < other + ary.nbytes:
-				raise KernelError("%s kernel: operand %d overlaps operand %d, which the kernel writes; "
-					"only an input may be the very same array as an output" % (name, index, out))
+			raise KernelError("%s kernel: operand %d overlaps operand %d, which the kernel writes; "
+				"only an input may be the very same array as an output" % (name, index, out))
 
 
 INT64 = 1 << 64
@@ -228,7 +227,9 @@ class ElementwiseKernel:
 		arrayType, contiguous = self.arrayType, self.isContiguous
 		size = getattr(arrays[0], "size", None)
 		for ary, dtype in zip(arrays, self.dtypes):
-			if not (isinstance(ary, arrayType) and ary.dtype == dtype and ary.size == size and contiguous(ary)):
+			# dtypes of native floats are numpy's singletons: `is` settles the common case at once
+			if not (isinstance(ary, arrayType) and (ary.dtype is dtype or ary.dtype == dtype) and ary.size == size
+					and contiguous(ary)):
 				return False
 		return True
 
