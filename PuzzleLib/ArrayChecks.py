@@ -5,9 +5,19 @@ float64.)"""
 import numpy as np
 
 
+# the last tuple that passed: a model hands the same shape object from array to array (held here,
+# so that its identity is not reused by another object)
+_lastShape = ()
+
+
 def checkShape(shape):
 	"""A shape as a tuple of ints >= 0 (an int is a 1-D shape); TypeError or ValueError otherwise."""
+	global _lastShape
+	if shape is _lastShape:
+		return shape
+
 	if type(shape) is tuple and all(type(dim) is int and dim >= 0 for dim in shape):
+		_lastShape = shape
 		return shape
 
 	if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):

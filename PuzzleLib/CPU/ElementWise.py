@@ -131,7 +131,8 @@ class CompiledKernel(Kernel):
 	def run(self, arrays, span, args):
 		start, step, count = span
 		if len(arrays) == 2:
-			self.function(self.pack(arrays[0].ptr, arrays[1].ptr, start, step, *args, count))
+			out, source = arrays
+			self.function(self.pack(out.ptr, source.ptr, start, step, *args, count))
 		else:
 			self.function(self.pack(*[ary.ptr for ary in arrays], start, step, *args, count))
 

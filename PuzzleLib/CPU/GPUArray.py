@@ -254,8 +254,7 @@ def to_gpu(ary, allocator=None):
 	return result
 
 
-def empty(shape, dtype=np.float32, allocator=None):
-	return GPUArray(shape, dtype, allocator=allocator)
+empty = GPUArray        # as pycuda's: empty(shape, dtype=np.float32, allocator=None), one call less
 
 
 def zeros(shape, dtype=np.float32, allocator=None):

@@ -186,13 +186,37 @@ class ElementwiseKernel:
 		self.names = tuple(operand.name for operand in op.arrays)
 		self.written = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
 		self.nArgs = len(op.params)
+		self.takesArraysOnly = not (op.params or op.isRandom)
 		self.checkedArgs = {}
 		self.spans = Spans()
+		self.fullSpans = self.spans.spans        # slice=None: the span of the whole size, by size
 
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
 
 	def __call__(self, *arraysAndArgs, slice=None, stream=None):
+		if len(arraysAndArgs) == self.nArrays and self.takesArraysOnly:
+			arrays, args = arraysAndArgs, ()
+		else:
+			arrays, args = self.splitArgs(arraysAndArgs)
+
+		if self.plainOperands(arrays):
+			size = arrays[0].size
+			if size:
+				checkOverlap(self.name, arrays, self.written)
+		else:
+			checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
+			size = arrays[0].size
+
+		span = self.fullSpans.get(size) if slice is None else None
+		if span is None:
+			span = self.spans(slice, size)
+
+		if span.count > 0:
+			self.run(arrays, span, args)
+
+	def splitArgs(self, arraysAndArgs):
+		"""(arrays, args): the args checked (floats of the compute type, then the random stream's two ints)."""
 		arrays, args = arraysAndArgs[:self.nArrays], arraysAndArgs[self.nArrays:]
 		if len(arrays) != self.nArrays:
 			raise KernelError("%s kernel takes %d array(s) %s, got %d, then %d arg(s) %s%s" % (
@@ -211,15 +235,7 @@ class ElementwiseKernel:
 		if args or self.op.params:
 			args = self.checkArgs(args)
 
-		if not self.plainOperands(arrays):
-			checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
-		elif arrays[0].size:
-			checkOverlap(self.name, arrays, self.written)
-
-		span = self.spans(slice, arrays[0].size)
-
-		if span.count > 0:
-			self.run(arrays, span, args + randomStream)
+		return arrays, args + randomStream
 
 	def plainOperands(self, arrays):
 		"""True when every array is of the backend's type and its operand's dtype, one size and

@@ -114,8 +114,12 @@ class Module:
 		self.checkArray(data, "data")
 
 		if not Config.disableDtypeShapeChecks:
-			self.checkDataShape(_shapes(data))
-			self.checkDataType(_dtypes(data))
+			if isinstance(data, list):
+				self.checkDataShape(_shapes(data))
+				self.checkDataType(_dtypes(data))
+			else:
+				self.checkDataShape(data.shape)
+				self.checkDataType(data.dtype)
 
 		saved = self.data, self.inData
 		self.data = None
@@ -133,8 +137,12 @@ class Module:
 		self.checkArray(grad, "grad")
 
 		if not Config.disableDtypeShapeChecks:
-			self.checkGradShape(_shapes(grad))
-			self.checkGradType(_dtypes(grad))
+			if isinstance(grad, list):
+				self.checkGradShape(_shapes(grad))
+				self.checkGradType(_dtypes(grad))
+			else:
+				self.checkGradShape(grad.shape)
+				self.checkGradType(grad.dtype)
 
 		saved = self.grad
 		self.grad = None
@@ -309,6 +317,9 @@ class Module:
 
 	def genericCheckDataType(self, dtype):
 		"""The dtype (or each of a list of dtypes) must be the module's, as calcMode set it."""
+		if dtype is _NATIVE_DTYPES.get(self.calctype):      # the common case, without numpy's comparison
+			return
+
 		if isinstance(dtype, (list, tuple)):
 			for item in dtype:
 				self.genericCheckDataType(item)
@@ -325,6 +336,10 @@ class Module:
 	def paramSize(self, unit=None):
 		size = sum(var.data.nbytes for var in self.vars.values())
 		return size if unit is None else size / {MemoryUnit.kb: 1024, MemoryUnit.mb: 1024**2}[MemoryUnit(unit)]
+
+
+# calctype (a numpy scalar type) -> its dtype, numpy's singleton
+_NATIVE_DTYPES = {dtype: np.dtype(dtype) for dtype in (np.float16, np.float32, np.float64)}
 
 
 def _shapes(ary):
