@@ -5,6 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from PuzzleLib.ArrayChecks import parseDtype
 from PuzzleLib.Kernels.Codegen import kernelName
 from PuzzleLib.Kernels.ElementwiseOp import checkArgs
 
@@ -29,20 +30,10 @@ class KernelError(ValueError):
 
 
 def kernelDtype(dtype):
-	if dtype is None:                # np.dtype(None) would silently mean float64
-		raise KernelError("kernel dtype must be a numpy float dtype, got None")
-
-	try:
-		dtype = np.dtype(dtype)
-	except TypeError:
-		raise KernelError("kernel dtype must be a numpy float dtype, got %r" % (dtype, )) from None
-
-	if dtype not in COMPUTE_CTYPE:
-		raise KernelError(
-			"kernels exist for float16, float32 and float64, not %s" % dtype
-		)
-
-	return dtype
+	return parseDtype(
+		dtype, KernelError, COMPUTE_CTYPE, "kernel dtype must be a numpy float dtype",
+		"kernels exist for float16, float32 and float64, not %s"
+	)
 
 
 Range = namedtuple("Range", ["start", "step", "count"])

@@ -5,6 +5,7 @@ from enum import Enum
 import numpy as np
 
 from PuzzleLib import Config
+from PuzzleLib.ArrayChecks import parseDtype
 from PuzzleLib.Backend import Blas, gpuarray
 from PuzzleLib.Modules import Hdf
 from PuzzleLib.Modules.InitScheme import InitSchemeError, createTensorWithScheme as _createTensorWithScheme
@@ -263,18 +264,10 @@ class Module:
 		return (np.dtype(np.float32), )
 
 	def calcMode(self, T):
-		if T is None:                # np.dtype(None) would silently mean float64
-			raise self.error("calcMode takes a numpy dtype, got None")
-
-		try:
-			dtype = np.dtype(T)
-		except TypeError:
-			raise self.error("calcMode takes a numpy dtype, got %r" % (T, )) from None
-
-		if dtype not in self.supportedDtypes():
-			raise self.error("unsupported dtype %s (supported: %s)" % (
-				dtype, ", ".join(str(d) for d in self.supportedDtypes())
-			))
+		supported = self.supportedDtypes()
+		dtype = parseDtype(T, self.error, supported, "calcMode takes a numpy dtype", "unsupported dtype %%s (supported: %s)" % (
+			", ".join(str(d) for d in supported)
+		))
 
 		if dtype != np.dtype(self.calctype):
 			self.castParams(dtype)
