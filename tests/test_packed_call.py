@@ -33,6 +33,7 @@ int main(void)
 
 	struct %(name)s_args a;
 	memcpy(&a, packed, sizeof a);
+	printf("%%zu\\n", sizeof a);
 %(prints)s
 	return 0;
 }
@@ -91,8 +92,10 @@ def test_the_packed_call_is_read_field_by_field(tmp_path, name, dtype):
 
 	expected = values(op)
 	run = subprocess.run([str(program)], input=packer.pack(*expected), capture_output=True, check=True)
-	lines = run.stdout.decode().split()
+	size, *lines = run.stdout.decode().split()
 
+	# the entry copies sizeof the struct out of the packed bytes: no more than were packed
+	assert int(size) == packer.size
 	assert len(lines) == len(expected), run.stdout
 	for (field, kind), line, value in zip(fields(op), lines, expected):
 		got = float.fromhex(line) if kind == "float" else int(line)
