@@ -2,14 +2,14 @@ from setuptools import setup, find_packages
 
 
 setup(
-	name="PuzzleLib",
+	# the distribution's own name; the package it installs is PuzzleLib, so scripts import it unchanged
+	name="puzzlelib-compatible",
 	version="1.0.0",
 	description="Drop-in PuzzleLib-compatible modules: CUDA through pycuda, or a CPU backend",
 	long_description=open("README.md", encoding="utf-8").read(),
 	long_description_content_type="text/markdown",
 	license="Apache-2.0",
-	author="PuzzleLib-compatible library maintainers",
-	url="https://github.com/puzzlelib/PuzzleLib",
+	author="The PuzzleLib-compatible library project",
 	packages=find_packages(include=["PuzzleLib", "PuzzleLib.*"]),
 	package_data={"PuzzleLib.CPU": ["*.c"], "PuzzleLib.Kernels": ["*.h"]},
 	python_requires=">=3.9",

@@ -12,13 +12,16 @@ and Dropout on a 32 x 32 float32 tensor.
 - one epoch of an MLP 784-1024-1024-10 (relu), batch 256, float32, MomentumSGD, on random data of
   MNIST's size (60000 samples; --samples to change), ours through Trainer.train on device data,
   PyTorch's as the usual zero_grad / forward / cross_entropy / backward / step loop;
-- one optimizer update over 10^7 parameters (MomentumSGD and Adam on the global state), in GB/s
-  counting the bytes of params, grads and state read and written, as a share of copy bandwidth;
+- one optimizer update over 10^7 parameters (SGD, MomentumSGD and Adam on the global state: one
+  kernel over all parameters, on the thread team), in GB/s counting the bytes of params, grads and
+  state read and written, as a share of copy bandwidth;
 - one epoch of the tiny MLP 64-128-128-10 at batch 32 on the digits' size (1500 samples), where
   per-call overhead dominates.
+Each comparison alternates the two sides round by round (interleaved), and its ratio is the median
+of the rounds' ratios: a load that comes and goes slows both sides of a round alike.
 """
 
-import argparse
+import argparse, statistics, time
 
 import numpy as np
 
@@ -29,7 +32,27 @@ from PuzzleLib.Containers import Sequential
 from PuzzleLib.Cost import CrossEntropy
 from PuzzleLib.Handlers import Trainer
 from PuzzleLib.Modules import Activation, Dropout, Linear, SoftMax
-from PuzzleLib.Optimizers import Adam, MomentumSGD
+from PuzzleLib.Optimizers import SGD, Adam, MomentumSGD
+
+
+def interleaved(first, second, repeat, syncFirst=gpuarray.synchronize, syncSecond=None):
+	"""(median seconds of first(), of second(), median of the rounds' first / second): the two run
+	in turn, after a warm-up of each, so that a load that comes and goes slows both alike."""
+	syncSecond = syncFirst if syncSecond is None else syncSecond
+
+	def seconds(fn, synchronize):
+		start = time.perf_counter()
+		fn()
+		synchronize()
+		return time.perf_counter() - start
+
+	seconds(first, syncFirst), seconds(second, syncSecond)
+	rounds = [(seconds(first, syncFirst), seconds(second, syncSecond)) for _ in range(repeat)]
+
+	return (
+		statistics.median(a for a, _ in rounds), statistics.median(b for _, b in rounds),
+		statistics.median(a / b for a, b in rounds)
+	)
 
 
 def trainingModules(size, dtype, repeat, out=print):
@@ -100,7 +123,8 @@ def torchMlp(torch, sizes, device):
 
 
 def epochTimes(sizes, samples, batchsize, repeat, timeit):
-	"""(ours, PyTorch's or None) median seconds of one epoch."""
+	"""(ours, PyTorch's or None, ours / PyTorch's or None): median seconds of one epoch, and the
+	median ratio of epochs run in turn."""
 	rng = np.random.default_rng(0)
 	data = rng.standard_normal((samples, sizes[0])).astype(np.float32)
 	labels = rng.integers(0, sizes[-1], samples).astype(np.int32)
@@ -112,12 +136,15 @@ def epochTimes(sizes, samples, batchsize, repeat, timeit):
 	trainer = Trainer(net, CrossEntropy(), optimizer, batchsize=batchsize)
 	gdata, glabels = gpuarray.to_gpu(data), gpuarray.to_gpu(labels)
 
-	ours = timeit(lambda: trainer.train(gdata, glabels, random=False), repeat)
+	def ourEpoch():
+		trainer.train(gdata, glabels, random=False)
 
 	try:
 		import torch
 	except ImportError:
-		return ours, None
+		torch = None
+	if torch is None or (Backend.isCuda and not torch.cuda.is_available()):
+		return timeit(ourEpoch, repeat), None, None
 
 	device = "cuda" if Backend.isCuda else "cpu"
 	tnet = torchMlp(torch, sizes, device)
@@ -133,47 +160,57 @@ def epochTimes(sizes, samples, batchsize, repeat, timeit):
 		if Backend.isCuda:
 			torch.cuda.synchronize()
 
-	return ours, timeit(torchEpoch, repeat)
+	return interleaved(ourEpoch, torchEpoch, repeat)
 
 
 def updateBandwidth(size, repeat, timeit):
-	"""{name: GB/s} of one update over size float32 parameters, and the copy's GB/s."""
+	"""{name: (GB/s, share of the copy's GB/s in rounds run in turn)} of one update over size float32
+	parameters, and "copy": the copy's GB/s."""
 	holder = Linear(size, 1, empty=True, useBias=False)
 	from PuzzleLib.Variable import Variable
 	holder.setVar("W", Variable(gpuarray.zeros((size, 1), dtype=np.float32)))
 
-	results = {}
-	for name, optimizer, arrays in (("MomentumSGD", MomentumSGD(), 5), ("Adam", Adam(), 7)):
-		optimizer.setupOn(holder, useGlobalState=True)
-		seconds = timeit(optimizer.update, repeat)
-		results[name] = arrays * 4 * size / seconds / 1e9       # param r+w, grad r, each state r+w
-
 	src, dst = gpuarray.zeros((size, ), dtype=np.float32), gpuarray.empty((size, ), dtype=np.float32)
-	results["copy"] = 2 * 4 * size / timeit(lambda: gpuarray.copy(dst, src), repeat) / 1e9
+	copyBytes = 2 * 4 * size
+
+	def copy():
+		gpuarray.copy(dst, src)
+
+	results, copies = {}, []
+	for name, optimizer, arrays in (("SGD", SGD(), 3), ("MomentumSGD", MomentumSGD(), 5), ("Adam", Adam(), 7)):
+		optimizer.setupOn(holder, useGlobalState=True)
+		updateBytes = arrays * 4 * size        # param r+w, grad r, each state r+w
+		seconds, copySeconds, ratio = interleaved(optimizer.update, copy, repeat)
+		results[name] = (updateBytes / seconds / 1e9, updateBytes / copyBytes / ratio)
+		copies.append(copySeconds)
+
+	results["copy"] = copyBytes / statistics.median(copies) / 1e9
 	return results
 
 
-def run(timeit, samples=60000, repeat=3, updateSize=10**7):
+def run(timeit, samples=60000, repeat=3, updateSize=10**7, updateRepeat=21):
 	Config.showWarnings = False
 	reference = "PyTorch %s" % ("CUDA" if Backend.isCuda else "CPU")
 
-	print("training step through the API (%s), median of %d, vs %s in the same run" % (
+	print("training step through the API (%s), median of %d, vs %s run in turn" % (
 		Backend.current.name, repeat, reference
 	))
 	for label, sizes, count, batch in (
 		("MLP 784-1024-1024-10, batch 256, %d samples" % samples, (784, 1024, 1024, 10), samples, 256),
 		("MLP 64-128-128-10, batch 32, 1500 samples (digits)", (64, 128, 128, 10), 1500, 32),
 	):
-		ours, theirs = epochTimes(sizes, count, batch, repeat, timeit)
+		ours, theirs, ratio = epochTimes(sizes, count, batch, repeat, timeit)
 		if theirs is None:
-			print("  %-52s epoch %8.3f s   (torch not installed)" % (label, ours))
+			print("  %-52s epoch %8.3f s   (no PyTorch for this device)" % (label, ours))
 		else:
-			print("  %-52s epoch %8.3f s   torch %8.3f s   ours / torch %.2f" % (label, ours, theirs, ours / theirs))
+			print("  %-52s epoch %8.3f s   torch %8.3f s   ours / torch %.2f" % (label, ours, theirs, ratio))
 
-	rates = updateBandwidth(updateSize, repeat, timeit)
-	print("optimizer update over %d float32 parameters (copy %.1f GB/s):" % (updateSize, rates["copy"]))
-	for name in ("MomentumSGD", "Adam"):
-		print("  %-12s %6.1f GB/s   %.2f of copy" % (name, rates[name], rates[name] / rates["copy"]))
+	rates = updateBandwidth(updateSize, updateRepeat, timeit)
+	print("optimizer update over %d float32 parameters, median of %d, copy run in turn (%.1f GB/s):" % (
+		updateSize, updateRepeat, rates["copy"]
+	))
+	for name in ("SGD", "MomentumSGD", "Adam"):
+		print("  %-12s %6.1f GB/s   %.2f of copy" % (name, *rates[name]))
 
 
 def main():

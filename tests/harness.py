@@ -1,5 +1,5 @@
-"""Helpers shared by the robustness tests (properties, bad inputs, memory, kernel cache, size limits,
-concurrency): bitwise comparison, process memory, and a child process that runs every kernel.
+"""Helpers shared by the tests: bitwise comparison, central differences, process memory, and a
+child process that runs every kernel (robustness tests: kernel cache, size limits, concurrency).
 
 The child (tests/kernel_child.py) runs in a fresh interpreter with its own environment, so a test can
 give it an empty, corrupt or unwritable kernel cache, or start several at once; it writes what every
@@ -16,6 +16,27 @@ ROOT = os.path.dirname(TESTS)
 CHILD = os.path.join(TESTS, "kernel_child.py")
 
 UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+# --- central differences -----------------------------------------------------------------------
+
+def centralDifferences(loss, ary, h=1e-6):
+	"""d loss() / d ary, elementwise: (loss(a + h) - loss(a - h)) / 2h for each element a of the
+	float64 host array ary, which loss reads. Each element is moved in place and put back."""
+	grad = np.zeros_like(ary)
+	flat, gradFlat = ary.reshape(-1), grad.reshape(-1)
+	assert np.shares_memory(flat, ary), "ary must be contiguous: its elements are moved in place"
+
+	for i in range(flat.size):
+		saved = flat[i]
+		flat[i] = saved + h
+		up = loss()
+		flat[i] = saved - h
+		down = loss()
+		flat[i] = saved
+		gradFlat[i] = (up - down) / (2 * h)
+
+	return grad
 
 
 # --- bitwise comparison ------------------------------------------------------------------------

@@ -111,6 +111,23 @@ def test_add_vector_to_vector_into_an_operand(backend, which):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=dtypeIds)
+def test_add_vector_to_vector_with_beta_zero_never_reads_y(backend, dtype):
+	x = normal((33, ), dtype, seed=16)
+	y = np.full(33, np.nan, dtype)
+	y[::2] = np.inf
+	out = blas().addVectorToVector(gpu(x), gpu(y), alpha=-1.5, beta=0.0)
+	assertProductClose(out.get(), -1.5 * wide(x), 1.5 * np.abs(wide(x)), 1, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtypeIds)
+def test_to_vector_add_vector_of_an_array_with_itself(backend, dtype):
+	y = normal((5, 8), dtype, seed=17)
+	Y = gpu(y)
+	blas().toVectorAddVector(Y, Y, alpha=0.5)
+	assertProductClose(Y.get(), 1.5 * wide(y), 1.5 * np.abs(wide(y)), 2, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=dtypeIds)
 def test_dot(backend, dtype):
 	x, y = normal((1000, ), dtype, seed=14), normal((10, 100), dtype, seed=15)
 	got = blas().dot(gpu(x), gpu(y))

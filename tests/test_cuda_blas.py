@@ -21,13 +21,11 @@ def standIn():
 	return path
 
 
-@pytest.fixture
-def cuda(monkeypatch, standIn):
-	"""(Blas API, GPUArray module, Cublas module) bound to the fake pycuda and the stand-in."""
+def boundBlas(monkeypatch, standIn, emulate):
 	from PuzzleLib.Kernels.Blas import Blas
 
 	monkeypatch.setenv("PUZZLELIB_CUBLAS", standIn)
-	_, GPUArray, _ = fakepycuda.loadBackend(monkeypatch)
+	_, GPUArray, _ = fakepycuda.loadBackend(monkeypatch, emulate=emulate)
 
 	modules = []
 	for name in ("PuzzleLib.Cuda.Cublas", "PuzzleLib.Cuda.Blas"):
@@ -37,8 +35,33 @@ def cuda(monkeypatch, standIn):
 
 	Cublas, ops = modules
 	monkeypatch.setattr(Cublas.atexit, "register", lambda function: function)     # nothing outlives the test
-	yield Blas(ops, GPUArray), GPUArray, Cublas
-	Cublas.release()
+	return Blas(ops, GPUArray), GPUArray, Cublas
+
+
+@pytest.fixture
+def cuda(monkeypatch, standIn):
+	"""(Blas API, GPUArray module, Cublas module) bound to the fake pycuda and the stand-in."""
+	yield boundBlas(monkeypatch, standIn, emulate=False)
+	sys.modules["PuzzleLib.Cuda.Cublas"].release()
+
+
+@pytest.fixture
+def emulated(monkeypatch, standIn):
+	"""As cuda, with the fake pycuda running the elementwise kernels it is handed (on the host)."""
+	yield boundBlas(monkeypatch, standIn, emulate=True)
+	sys.modules["PuzzleLib.Cuda.Cublas"].release()
+
+
+def ranEntry(name):
+	"""Whether the table entry's kernel was handed to the (fake) compiler."""
+	sources = [module.source for module in fakepycuda.SourceModule.created]
+	return any(('__global__ void %s_' % name) in source for source in sources)
+
+
+def refuseGemms(monkeypatch):
+	def refused(*args, **kwargs):
+		raise AssertionError("an elementwise operation ran a GEMM")
+	monkeypatch.setattr(sys.modules["PuzzleLib.Cuda.Blas"], "gemmRaw", refused)
 
 
 def lastCall(Cublas):
@@ -109,8 +132,9 @@ def test_sum_on_matrix(cuda, dtype, cols):
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float16, np.float64), ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("into", ("new", "x", "y", "x is y"))
-def test_vector_updates(cuda, dtype, into):
-	blas, GPUArray, _ = cuda
+def test_vector_updates_are_the_elementwise_entry(emulated, monkeypatch, dtype, into):
+	blas, GPUArray, _ = emulated
+	refuseGemms(monkeypatch)
 	x, y = normal((6, 5), dtype, 8), normal((30, ), dtype, 9)
 	X, Y = GPUArray.to_gpu(x), GPUArray.to_gpu(y)
 
@@ -119,15 +143,18 @@ def test_vector_updates(cuda, dtype, into):
 	out = {"new": None, "x": X, "y": Y, "x is y": X}[into]
 
 	result = blas.addVectorToVector(X, Y, out=out, alpha=0.5, beta=-2.0)
+	assert ranEntry("addVectorToVector")
 	ref = 0.5 * wide(x).ravel() - 2 * wide(y).ravel()
 	assertProductClose(result.get().ravel(), ref, 0.5 * np.abs(wide(x)).ravel() + 2 * np.abs(wide(y)).ravel(), 2, dtype)
 
 
-def test_to_vector_add_vector(cuda):
-	blas, GPUArray, _ = cuda
+def test_to_vector_add_vector_is_the_elementwise_entry(emulated, monkeypatch):
+	blas, GPUArray, _ = emulated
+	refuseGemms(monkeypatch)
 	x, y = normal((100, ), np.float32, 10), normal((100, ), np.float32, 11)
 	Y = GPUArray.to_gpu(y)
 	assert blas.toVectorAddVector(Y, GPUArray.to_gpu(x), alpha=3.0) is Y
+	assert ranEntry("toVectorAddVector")
 	assertProductClose(Y.get(), wide(y) + 3 * wide(x), np.abs(wide(y)) + 3 * np.abs(wide(x)), 2, np.float32)
 
 

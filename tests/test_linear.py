@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from cases import gpu, normal
+from harness import centralDifferences
 from reference import assertProductClose
 
 
@@ -78,21 +79,6 @@ def test_eval_mode_computes_no_parameter_grads(backend):
 
 # --- finite differences in float64 -------------------------------------------------------------
 
-def numericGrad(f, ary, eps=1e-6):
-	"""Central differences of the scalar f() with respect to each element of the host array ary."""
-	grad = np.zeros_like(ary)
-	flat, gflat = ary.reshape(-1), grad.reshape(-1)
-	for i in range(flat.size):
-		saved = flat[i]
-		flat[i] = saved + eps
-		up = f()
-		flat[i] = saved - eps
-		down = f()
-		flat[i] = saved
-		gflat[i] = (up - down) / (2 * eps)
-	return grad
-
-
 def assertGradClose(got, numeric, what):
 	# float64 data: central differences are accurate to ~eps^2 plus ~1e-10 of rounding
 	np.testing.assert_allclose(got, numeric, rtol=1e-6, atol=1e-8, err_msg=what)
@@ -109,7 +95,7 @@ def test_finite_differences(backend, transpose):
 		lin.getVar("b").data.set(b)
 		return float((lin(gpu(x)).get() * r).sum())
 
-	numeric = {"x": numericGrad(loss, x), "W": numericGrad(loss, W), "b": numericGrad(loss, b)}
+	numeric = {"x": centralDifferences(loss, x), "W": centralDifferences(loss, W), "b": centralDifferences(loss, b)}
 
 	loss()
 	lin.zeroGradParams()
@@ -136,7 +122,7 @@ def test_finite_differences_with_tied_weights(backend):
 		enc.getVar("W").data.set(W)
 		return float((dec(enc(gpu(x))).get() * r).sum())
 
-	numeric = numericGrad(loss, W)
+	numeric = centralDifferences(loss, W)
 
 	loss()
 	enc.zeroGradParams(), dec.zeroGradParams()
@@ -154,7 +140,7 @@ def test_finite_differences_through_flatten(backend):
 	def loss():
 		return float((lin(flat(gpu(x))).get() * r).sum())
 
-	numeric = numericGrad(loss, x)
+	numeric = centralDifferences(loss, x)
 	loss()
 	lin.backward(gpu(r))
 	flat.backward(lin.grad)

@@ -152,7 +152,7 @@ def test_main_job_labels_its_matrices():
 
 # --- the package's metadata --------------------------------------------------------------------
 
-def test_setup_names_its_url_and_author():
+def test_setup_names_this_project_not_the_original():
 	import ast
 
 	with open(os.path.join(ROOT, "setup.py"), encoding="utf-8") as f:
@@ -160,8 +160,14 @@ def test_setup_names_its_url_and_author():
 
 	call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "setup")
 	keywords = {keyword.arg: keyword.value for keyword in call.keywords}
-	for field in ("url", "author"):
+	for field in ("name", "author"):
 		assert field in keywords, "setup() has no %s" % field
-		value = ast.literal_eval(keywords[field])
-		assert isinstance(value, str) and value.strip(), "%s is empty" % field
-	assert ast.literal_eval(keywords["url"]).startswith("https://")
+	name, author = ast.literal_eval(keywords["name"]), ast.literal_eval(keywords["author"])
+
+	# the package is PuzzleLib (scripts import it unchanged); the distribution and its author are
+	# this project, and no address of the original's repository is given as this project's
+	assert name != "PuzzleLib" and "compatible" in name.lower(), name
+	assert "PuzzleLib-compatible" in author, author
+	for field in ("url", "project_urls", "download_url"):
+		if field in keywords:
+			assert "puzzlelib/PuzzleLib" not in ast.unparse(keywords[field]), "%s points at the original's repository" % field

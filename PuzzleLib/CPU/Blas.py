@@ -7,6 +7,7 @@ Transposes are views, which numpy hands to BLAS as a transpose flag, not a copy.
 import numpy as np
 
 from PuzzleLib.CPU import BlasThreads
+from PuzzleLib.CPU.ElementWise import kernel as elementwise     # noqa: F401 (the vector updates' kernels)
 from PuzzleLib.CPU.GPUArray import GPUArray, memoryPool
 
 
@@ -20,19 +21,29 @@ def _compute(ary):
 
 
 def _finish(result, out, alpha, beta):
-	"""out = alpha result + beta out, computed in result's dtype and stored (rounded once) into out."""
+	"""out = alpha result + beta out, computed in result's dtype and stored (rounded once) into out.
+	Where out has result's dtype the sum is made in out itself: no pass to copy it back."""
 	computeType, target = result.dtype.type, out.gpudata
 
 	if alpha != 1.0:
 		result *= computeType(alpha)
+	if result is target:
+		return
+
+	if target.dtype == result.dtype:
+		if beta == 0.0:
+			np.copyto(target, result)
+			return
+		if beta != 1.0:
+			target *= computeType(beta)
+		target += result
+		return
 
 	if beta == 1.0:
 		result += target
 	elif beta != 0.0:
 		result += target.astype(result.dtype, copy=False) * computeType(beta)
-
-	if result is not target:
-		np.copyto(target, result, casting="same_kind")
+	np.copyto(target, result, casting="same_kind")
 
 
 def gemm(A, B, out, transpA, transpB, alpha, beta):
@@ -60,19 +71,6 @@ def sumOnMatrix(A, out, cols, alpha, beta):
 	data = A.gpudata
 	computeType = np.float32 if data.dtype == np.float16 else data.dtype
 	_finish(np.add.reduce(data, axis=0 if cols else 1, dtype=computeType), out, alpha, beta)
-
-
-def axpby(x, y, out, alpha, beta):
-	a, b = _compute(x).reshape(-1), _compute(y).reshape(-1)
-	computeType = a.dtype.type
-
-	result = a * computeType(alpha)
-	if beta == 1.0:
-		result += b
-	elif beta != 0.0:
-		result += b * computeType(beta)
-
-	np.copyto(out.gpudata.reshape(-1), result, casting="same_kind")
 
 
 def dot(x, y):

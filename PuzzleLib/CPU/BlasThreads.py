@@ -25,6 +25,7 @@ def _controller():
 
 
 _current = [None]
+_allThreads = os.cpu_count() or 1
 
 
 def forProduct(multiplyAdds):
@@ -32,7 +33,7 @@ def forProduct(multiplyAdds):
 	if controller is None:
 		return
 
-	threads = 1 if multiplyAdds < SMALL_PRODUCT else (os.cpu_count() or 1)
+	threads = 1 if multiplyAdds < SMALL_PRODUCT else _allThreads
 	if threads != _current[0]:
 		controller.set_num_threads(threads)
 		_current[0] = threads

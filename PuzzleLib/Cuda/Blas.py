@@ -1,11 +1,11 @@
-"""The CUDA backend's Blas operations, all GEMMs through cuBLAS on arrays Kernels.Blas checked.
+"""The CUDA backend's Blas products, GEMMs through cuBLAS on arrays Kernels.Blas checked (the
+vector updates are elementwise kernels of the table, see Kernels/Blas.py).
 
 Arrays are row-major and cuBLAS is column-major: a row-major (r, c) matrix is its column-major
 transpose, so C = op(A) op(B) is computed as C^T = op(B)^T op(A)^T, the operands swapped, each
 with leading dimension its row length. float32 runs cublasSgemm, float64 cublasDgemm, float16
-cublasGemmEx with float32 compute (rounded once on the store). Sums, vector updates and row
-broadcasts are GEMMs with a vector of ones: a row sum is ones(1, N) A, alpha x + beta y is
-x(n, 1) [1] added to y, rows of vec are ones(N, 1) vec(1, M).
+cublasGemmEx with float32 compute (rounded once on the store). Sums and row broadcasts are GEMMs
+with a vector of ones: a row sum is ones(1, N) A, rows of vec are ones(N, 1) vec(1, M).
 """
 
 import ctypes
@@ -13,7 +13,8 @@ import ctypes
 import numpy as np
 
 from PuzzleLib.Cuda import Cublas
-from PuzzleLib.Cuda.GPUArray import copy, to_gpu
+from PuzzleLib.Cuda.ElementWise import kernel as elementwise     # noqa: F401 (the vector updates' kernels)
+from PuzzleLib.Cuda.GPUArray import to_gpu
 
 
 _ones = {}
@@ -85,26 +86,6 @@ def sumOnMatrix(A, out, cols, alpha, beta):
 		gemmRaw(A.dtype, 1, columns, rows, ones(A.dtype, rows), False, address(A), False, out.ptr, alpha, beta)
 	else:           # out(rows, 1) = A ones(columns, 1)
 		gemmRaw(A.dtype, rows, 1, columns, address(A), False, ones(A.dtype, columns), False, out.ptr, alpha, beta)
-
-
-def axpby(x, y, out, alpha, beta):
-	"""out = alpha x + beta y as out(n, 1) = alpha x(n, 1) [1](1, 1) + beta out, out holding y first.
-
-	The GEMM's input never aliases its output (cuBLAS does not allow it): where out is x the roles
-	swap, and x + y of the very same array is a scaling of out, (alpha + beta) out.
-	"""
-	if x.ptr == y.ptr:
-		if out.ptr != x.ptr:
-			copy(out.reshape(x.shape), x)
-		gemmRaw(x.dtype, x.size, 1, 1, ones(x.dtype, x.size), False, ones(x.dtype, 1), False, out.ptr, 0.0, alpha + beta)
-		return
-
-	if out.ptr == x.ptr:
-		x, y, alpha, beta = y, x, beta, alpha
-	elif out.ptr != y.ptr:
-		copy(out.reshape(y.shape), y)
-
-	gemmRaw(x.dtype, x.size, 1, 1, x.ptr, False, ones(x.dtype, 1), False, out.ptr, alpha, beta)
 
 
 def dot(x, y):

@@ -5,15 +5,21 @@ allocates missing outputs from the backend's pool, then hands already-checked ar
 
     ops.gemm(A, B, out, transpA, transpB, alpha, beta)   out = alpha op(A) op(B) + beta out
     ops.sumOnMatrix(A, out, cols, alpha, beta)           out = alpha (A summed over rows or columns) + beta out
-    ops.axpby(x, y, out, alpha, beta)                    out = alpha x + beta y (out may be x or y)
     ops.dot(x, y)                                        sum x y, as a Python float
     ops.broadcastRows(vec, out)                          out[i, :] = vec for every row i
+    ops.elementwise(op, dtype)                           the kernel of an elementwise table entry
+
+The vector updates are elementwise, so on every backend they are the table's entries
+(toVectorAddVector and addVectorToVector, Kernels/Table.py): one pass over the operands, in place
+where out is an operand.
 
 A beta of 0 never reads out (NaN there does not leak through), as in BLAS. float16 computes in
 float32 and rounds once. Pure Python: it imports no backend.
 """
 
 import numpy as np
+
+from PuzzleLib.Kernels.Table import TABLE
 
 
 class BlasError(ValueError):
@@ -41,6 +47,14 @@ class Blas:
 		self.empty = arrays.empty
 		self.isContiguous = arrays.isContiguous
 		self.memoryPool = arrays.memoryPool
+		self.kernels = {}
+
+	def _kernel(self, name, dtype):
+		try:
+			return self.kernels[name, dtype]
+		except KeyError:
+			ker = self.kernels[name, dtype] = self.ops.elementwise(TABLE[name], np.dtype(dtype))
+			return ker
 
 	# {{{ checks
 
@@ -125,7 +139,7 @@ class Blas:
 
 		if x.ptr != y.ptr:
 			self._disjoint(y, ("x", x))
-		self.ops.axpby(x, y, y, alpha, 1.0)
+		self._kernel("toVectorAddVector", y.dtype)(y, x, alpha)
 		return y
 
 	def addVectorToVector(self, x, y, out=None, alpha=1.0, beta=1.0):
@@ -148,7 +162,7 @@ class Blas:
 			if ary.ptr != out.ptr:
 				self._disjoint(out, (what, ary))
 
-		self.ops.axpby(x, y, out, alpha, beta)
+		self._kernel("addVectorToVector", x.dtype)(out, x, y, alpha, beta)
 		return out
 
 	def broadcastRows(self, vec, out):

@@ -34,6 +34,12 @@ def _dropout(m, x, u, p, scale):
 	return m.select(u < p, 0, x * scale)
 
 
+def _addVectorToVector(m, x, y, alpha, beta):
+	# beta = 0 never reads y (NaN or inf there does not leak through), as BLAS's axpby
+	scaled = alpha * x
+	return m.select(beta == 0, scaled, scaled + beta * y)
+
+
 def _dropRule(p, scale):
 	return None if 0 <= p < 1 else "p must be in [0, 1), got %r" % p
 
@@ -41,6 +47,12 @@ def _dropRule(p, scale):
 ENTRIES = [op for spec in ACTIVATIONS.values() for op in (forwardOp(spec), backwardOp(spec))] + [
 	ElementwiseOp("minimum", (Operand("out", OUT), Operand("x", IN), Operand("y", IN)), formula=_minimum),
 	ElementwiseOp("maximum", (Operand("out", OUT), Operand("x", IN), Operand("y", IN)), formula=_maximum),
+
+	# Blas.addVectorToVector (Blas.toVectorAddVector is the update entry of the same name)
+	ElementwiseOp(
+		"addVectorToVector", (Operand("out", OUT), Operand("x", IN), Operand("y", IN)),
+		params=("alpha", "beta"), formula=_addVectorToVector
+	),
 
 	# out = x * scale where the element is kept, else 0; the same call with the same stream on the
 	# gradient is the backward pass
