@@ -5,9 +5,19 @@ float64.)"""
 import numpy as np
 
 
+# the last tuple that passed: a model hands the same shape object from array to array (held here,
+# so that its identity is not reused by another object)
+_lastShape = ()
+
+
 def checkShape(shape):
 	"""A shape as a tuple of ints >= 0 (an int is a 1-D shape); TypeError or ValueError otherwise."""
+	global _lastShape
+	if shape is _lastShape:
+		return shape
+
 	if type(shape) is tuple and all(type(dim) is int and dim >= 0 for dim in shape):
+		_lastShape = shape
 		return shape
 
 	if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
@@ -27,6 +37,36 @@ def checkShape(shape):
 	return tuple(int(dim) for dim in shape)
 
 
+def parseDtype(requested, error, allowed, expected, refusal):
+	"""requested as a numpy dtype in allowed (anything with `in`), else error(message): expected
+	says what is asked for, for a request that is no dtype; refusal, with %s for the dtype, refuses
+	one outside allowed. None is refused, which np.dtype would silently take for float64."""
+	if requested is None:
+		raise error("%s, got None" % expected)
+
+	try:
+		dtype = np.dtype(requested)
+	except TypeError:
+		raise error("%s, got %r" % (expected, requested)) from None
+
+	if dtype not in allowed:
+		raise error(refusal % dtype)
+
+	return dtype
+
+
+class Kinds:
+	"""The dtypes of some numpy kinds ("biuf": booleans, integers, floats), as parseDtype's allowed."""
+
+	def __init__(self, kinds):
+		self.kinds = kinds
+
+	def __contains__(self, dtype):
+		return dtype.kind in self.kinds
+
+
+VALUE_KINDS = Kinds("biuf")
+
 _dtypes = {}
 
 
@@ -37,17 +77,9 @@ def checkDtype(requested):
 	except (KeyError, TypeError):           # TypeError: an unhashable request, refused below
 		pass
 
-	if requested is None:                   # np.dtype(None) would silently mean float64
-		raise TypeError("dtype must be a numpy dtype, got None")
-
-	try:
-		dtype = np.dtype(requested)
-	except TypeError:
-		raise TypeError("dtype must be a numpy dtype, got %r" % (requested, )) from None
-
-	if dtype.kind not in "biuf":
-		raise TypeError("arrays hold booleans, integers or floats, not %s" % dtype)
-
+	dtype = parseDtype(
+		requested, TypeError, VALUE_KINDS, "dtype must be a numpy dtype", "arrays hold booleans, integers or floats, not %s"
+	)
 	_dtypes[requested] = dtype
 	return dtype
 

@@ -201,38 +201,43 @@ def run(size, dtype, repeat, out=print):
 	return rows
 
 
-def bestPerCall(fn, calls, repeat):
-	"""Best microseconds per call of fn over repeat runs of `calls` calls (after a warm-up run)."""
+def bestPerCall(fn, calls, repeat, timer=time.perf_counter):
+	"""Best microseconds per call of fn over repeat runs of `calls` calls (after a warm-up run), by
+	timer (time.thread_time: the calling thread's CPU time, which other processes do not add to)."""
 	fn()
 	gpuarray.synchronize()
 	best = float("inf")
 
 	for _ in range(repeat):
-		start = time.perf_counter()
+		start = timer()
 		for _ in range(calls):
 			fn()
 		gpuarray.synchronize()
-		best = min(best, (time.perf_counter() - start) / calls)
+		best = min(best, (timer() - start) / calls)
 
 	return best * 1e6
 
 
-def perCall(sizes=PER_CALL_SIZES, repeat=7, out=print):
+def perCall(sizes=PER_CALL_SIZES, repeat=25, out=print):
 	"""Warm microseconds per call of relu at small and medium N: module forward, module backward and
 	a bare kernel call, next to torch's when torch imports (CPU backend) -- what a model of many small
-	layers pays per layer."""
+	layers pays per layer. On CUDA, also the bare launches (each kernel's prepared_call alone, its
+	arguments made beforehand) and the host side of each call: its time less its launch's, both in
+	the calling thread's CPU time."""
 	from PuzzleLib.Backend.Kernels import ElementWise
 
 	torch = _torchOnCpu()
 	out("per-call time of relu, float32, best of %d runs (us)" % repeat)
 	header = "%-9s %9s %9s %9s" % ("N", "forward", "backward", "kernel")
+	if Backend.isCuda:
+		header += " %11s %11s %9s %9s %9s" % ("launch fwd", "launch bwd", "host fwd", "host bwd", "host ker")
 	if torch is not None:
 		header += " %11s %12s %6s" % ("torch fwd", "torch bwd", "fwd x")
 	out(header)
 
 	rows = []
 	for size in sizes:
-		calls = max(20, min(5000, (1 << 24) // size))
+		calls = max(10, min(500, (1 << 22) // size))      # short runs: the best of many is one undisturbed
 		data, grad = testData(size, np.float32)
 		act = Activation("relu")
 		act(data)
@@ -242,6 +247,19 @@ def perCall(sizes=PER_CALL_SIZES, repeat=7, out=print):
 		backward = bestPerCall(lambda: act.backward(grad), calls, repeat)
 		kernel = bestPerCall(lambda: ElementWise.reluKer(np.float32)(dest, data), calls, repeat)
 		line = "%-9s %9.2f %9.2f %9.2f" % ("2^%d" % (size.bit_length() - 1), forward, backward, kernel)
+
+		if Backend.isCuda:
+			# the host side in the calling thread's CPU time, which a loaded machine disturbs less
+			launches = (
+				bareLaunch(ElementWise.reluKer(np.float32), (dest, data)),
+				bareLaunch(ElementWise.reluDerKer(np.float32), (dest, grad, act.data))
+			)
+			cpu = [bestPerCall(fn, calls, repeat, timer=time.thread_time) for fn in (
+				lambda: act(data), lambda: act.backward(grad), lambda: ElementWise.reluKer(np.float32)(dest, data)
+			) + launches]
+			line += " %11.2f %11.2f %9.2f %9.2f %9.2f" % (
+				cpu[3], cpu[4], cpu[0] - cpu[3], cpu[1] - cpu[4], cpu[2] - cpu[3]
+			)
 
 		if torch is not None:
 			x, g = torch.from_numpy(data.get()), torch.from_numpy(grad.get())
@@ -254,6 +272,17 @@ def perCall(sizes=PER_CALL_SIZES, repeat=7, out=print):
 		rows.append((size, forward, backward, kernel))
 
 	return rows
+
+
+def bareLaunch(kernel, arrays):
+	"""A CUDA kernel's launch over whole arrays alone: its prepared_call with the variant, grid and
+	arguments the kernel's own call would choose, all made beforehand."""
+	from PuzzleLib.Cuda import LaunchPlan
+
+	span = kernel.spans(None, arrays[0].size)
+	variant, pointers, counts, grid = LaunchPlan.plan([ary.ptr for ary in arrays], kernel.itemsizes, span, kernel.blocksCap)
+	function, arguments = kernel.functions[variant], (*pointers, *counts)
+	return lambda: function.prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *arguments)
 
 
 def _torchOnCpu():

@@ -279,6 +279,28 @@ def test_pool_is_an_allocator_with_both_spellings(cuda):
 	assert pool.held_blocks == 0 and pool.heldBytes == 0
 
 
+def test_empty_arrays_are_what_pycudas_constructor_makes(cuda):
+	"""empty takes an array's attributes from the first of its shape and dtype: every later one is
+	still what pycuda's constructor makes, with its own memory and the allocator it was given."""
+	fake, GPUArray, _ = cuda
+	pool = GPUArray.memoryPool
+
+	def attributes(ary):
+		return {name: value for name, value in vars(ary).items() if name != "gpudata"}
+
+	for shape, dtype in (((3, 4), np.float32), ((0, ), np.float16), ((), np.float64), ((2, 0, 5), np.float32)):
+		first = GPUArray.empty(shape, dtype, allocator=pool)
+		later = [GPUArray.empty(shape, dtype, allocator=pool), GPUArray.empty(shape, dtype)]
+		for ary, allocator in zip([first] + later, (pool, pool, fake.driver.mem_alloc)):
+			assert type(ary) is fake.gpuarray.GPUArray
+			assert attributes(ary) == attributes(fake.gpuarray.GPUArray(shape, dtype, allocator=allocator))
+
+		if first.size:
+			assert len({ary.ptr for ary in [first] + later}) == 3
+		else:
+			assert all(ary.gpudata is None for ary in [first] + later)
+
+
 def test_arrays_and_helpers(cuda):
 	fake, GPUArray, _ = cuda
 	host = np.asfortranarray(np.arange(12, dtype=np.float32).reshape(3, 4))

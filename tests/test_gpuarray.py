@@ -368,3 +368,39 @@ def test_an_array_over_given_memory_is_checked(backend):
 	assert pooled.shape == (3, 5) and pooled.dtype == np.float16
 
 # }}}
+
+
+def test_a_shape_equal_to_the_last_checked_one_is_still_checked(backend):
+	"""(True, 2) == (1, 2), and hashes alike: the shape check's memory of the last shape it passed
+	goes by identity, so an equal shape of bools is refused after (1, 2) as before it."""
+	from PuzzleLib.Backend import gpuarray
+
+	shape = (1, 2)
+	for _ in range(2):
+		assert gpuarray.empty(shape, dtype=np.float32, allocator=gpuarray.memoryPool).shape == (1, 2)
+		with pytest.raises(TypeError, match="shape must be an int or a tuple of ints"):
+			gpuarray.empty((True, 2), dtype=np.float32, allocator=gpuarray.memoryPool)
+		with pytest.raises(ValueError, match="negative"):
+			gpuarray.empty((1, -2), dtype=np.float32)
+
+
+def test_pooled_arrays_of_every_dtype_have_their_shape_and_memory(backend):
+	"""A pooled array is made in one step in its final shape and dtype (CPU): each is C-contiguous,
+	holds what is written to it, and shares no byte with another live one."""
+	from PuzzleLib.Backend import gpuarray
+
+	arrays = []
+	for dtype in (np.float16, np.float32, np.float64, np.int32, np.uint8, np.bool_):
+		for shape in ((), (0, ), (7, ), (3, 5), (2, 3, 4)):
+			ary = gpuarray.empty(shape, dtype=dtype, allocator=gpuarray.memoryPool)
+			assert ary.shape == shape and ary.dtype == dtype and ary.size == int(np.prod(shape))
+			assert ary.nbytes == ary.size * np.dtype(dtype).itemsize and gpuarray.isContiguous(ary)
+			host = (np.arange(ary.size) % 2).astype(dtype).reshape(shape)
+			ary.set(host)
+			arrays.append((ary, host))
+
+	for ary, host in arrays:
+		assert np.array_equal(ary.get(), host)
+
+	spans = sorted((ary.ptr, ary.ptr + ary.nbytes) for ary, _ in arrays if ary.nbytes)
+	assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))

@@ -1,4 +1,4 @@
-"""Run by test_openmp.py in a fresh interpreter whose OMP_NUM_THREADS is fixed:
+"""Run by test_thread_counts.py in a fresh interpreter whose OMP_NUM_THREADS sets the thread team's size:
 
     python thread_child.py
 

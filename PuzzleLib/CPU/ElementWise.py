@@ -4,7 +4,7 @@ PUZZLELIB_CPU_KERNELS=auto (default) | compiled | numpy chooses the path; auto f
 numpy, with one warning, when no host compiler is found or the build fails.
 """
 
-import ctypes, functools, os, threading, warnings
+import ctypes, functools, os, struct, threading, warnings
 
 import numpy as np
 
@@ -122,20 +122,19 @@ class Kernel(ElementwiseKernel):
 class CompiledKernel(Kernel):
 	def __init__(self, op, dtype, lib):
 		super().__init__(op, dtype)
+		# the call travels packed (Source.callFormat): bytes pass to C as a pointer to their own
+		# memory, unconverted, so that a call pays for one pack instead of one conversion per field
 		self.function = getattr(lib, self.name)
-
-		argType = ctypes.c_float if self.computeType == np.float32 else ctypes.c_double
-		self.function.argtypes = (
-			[ctypes.c_void_p] * self.nArrays + [ctypes.c_int64] * 3 + [argType] * self.nArgs +
-			[ctypes.c_int64] * (2 if op.isRandom else 0)
-		)
 		self.function.restype = None
+		self.pack = struct.Struct(Source.callFormat(op, dtype)).pack
 
 	def run(self, arrays, span, args):
+		start, step, count = span
 		if len(arrays) == 2:
-			self.function(arrays[0].ptr, arrays[1].ptr, *span, *args)
+			out, source = arrays
+			self.function(self.pack(out.ptr, source.ptr, start, step, *args, count))
 		else:
-			self.function(*[ary.ptr for ary in arrays], *span, *args)
+			self.function(self.pack(*[ary.ptr for ary in arrays], start, step, *args, count))
 
 
 class NumpyKernel(Kernel):

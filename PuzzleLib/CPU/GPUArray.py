@@ -19,6 +19,9 @@ from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 memoryPool = MemoryPool()
 
 
+# numpy builds dtype.str anew at each read
+_TYPESTR = {dtype: dtype.str for dtype in map(np.dtype, (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint32))}
+
 _NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
 
 
@@ -67,8 +70,10 @@ class GPUArray:
 		shape, dtype = checkShape(shape), checkDtype(dtype)
 
 		if gpudata is None and type(allocator) is MemoryPool:     # the common case, kept lean
-			raw, ptr = allocator.allocateAt(math.prod(shape) * dtype.itemsize)
-			self._adopt(raw.view(dtype).reshape(shape), ptr, True)
+			size = math.prod(shape)
+			nbytes = size * dtype.itemsize
+			self.gpudata, self.ptr = allocator.allocateArray(nbytes, shape, _TYPESTR.get(dtype) or dtype.str)
+			self.shape, self.dtype, self.size, self.nbytes, self._contiguous = shape, dtype, size, nbytes, True
 			return
 
 		if gpudata is None:
@@ -249,8 +254,7 @@ def to_gpu(ary, allocator=None):
 	return result
 
 
-def empty(shape, dtype=np.float32, allocator=None):
-	return GPUArray(shape, dtype, allocator=allocator)
+empty = GPUArray        # as pycuda's: empty(shape, dtype=np.float32, allocator=None), one call less
 
 
 def zeros(shape, dtype=np.float32, allocator=None):

@@ -27,10 +27,11 @@ class _Block:
 
 	__slots__ = ("pool", "raw", "address", "__array_interface__")
 
-	def __init__(self, pool, raw, address, nbytes):
-		"""address: the aligned start inside raw (found once per buffer, see _aligned)."""
+	def __init__(self, pool, raw, address, shape, typestr):
+		"""address: the aligned start inside raw (found once per buffer, see _aligned); shape and
+		typestr: the array numpy makes of it, so that the caller's array is the first view."""
 		self.pool, self.raw, self.address = pool, raw, address
-		self.__array_interface__ = {"shape": (nbytes, ), "typestr": "|u1", "version": 3, "data": (address, False)}
+		self.__array_interface__ = {"shape": shape, "typestr": typestr, "version": 3, "data": (address, False)}
 
 	def __del__(self):
 		pool = self.pool
@@ -55,6 +56,7 @@ class MemoryPool:
 	def __init__(self, maxHeldBytes=4 << 30):
 		self.maxHeldBytes = _byteCount(maxHeldBytes, "maxHeldBytes must be")
 		self._held = {}                 # raw buffer size -> freed buffers of that size
+		self._sizes = {}                # nbytes -> raw buffer size
 		# re-entrant: a garbage collection can run at any allocation made under the lock, and free
 		# another pooled array, whose release then takes the lock again in the same thread
 		self._lock = threading.RLock()
@@ -68,11 +70,17 @@ class MemoryPool:
 	__call__ = allocate        # a pool is itself an allocator, as scripts pass it: allocator=memoryPool
 
 	def allocateAt(self, nbytes):
-		"""(allocate(nbytes), the address of its first byte): what GPUArray asks, so that it need
-		not ask numpy for the address."""
+		"""(allocate(nbytes), the address of its first byte)."""
 		if type(nbytes) is not int or nbytes < 0:
 			nbytes = _byteCount(nbytes, "allocate needs")
-		size = sizeClass(nbytes) + ALIGNMENT
+		return self.allocateArray(nbytes, (nbytes, ), "|u1")
+
+	def allocateArray(self, nbytes, shape, typestr):
+		"""(a C-contiguous array of shape and numpy typestr over nbytes >= 0 of pooled memory, its
+		address): what GPUArray asks, one numpy array made, and no question to numpy for the address."""
+		size = self._sizes.get(nbytes)
+		if size is None:
+			size = self._sizeOf(nbytes)
 
 		with self._lock:
 			self.activeBlocks += 1
@@ -90,7 +98,18 @@ class MemoryPool:
 				raise
 
 		raw, address = held
-		return np.asarray(_Block(self, raw, address, nbytes)), address
+		return np.asarray(_Block(self, raw, address, shape, typestr)), address
+
+	# a model asks for the same few sizes over and over: their raw sizes are remembered
+	SIZES_KEPT = 1024
+
+	def _sizeOf(self, nbytes):
+		"""The raw size of a buffer of nbytes: its size class and room to align its start."""
+		size = sizeClass(nbytes) + ALIGNMENT
+		if len(self._sizes) >= self.SIZES_KEPT:
+			self._sizes.clear()
+		self._sizes[nbytes] = size
+		return size
 
 	def _release(self, raw, address):
 		with self._lock:

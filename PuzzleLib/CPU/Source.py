@@ -44,6 +44,7 @@ THREAD_POOL = _read("thread_pool.c")
 PRELUDE = """\
 #define _GNU_SOURCE                     /* sched_getaffinity, CPU_COUNT */
 #include <stdint.h>
+#include <string.h>
 #include <math.h>
 
 /* glibc declares its vector math variants only under -ffast-math, which we never use (it breaks
@@ -57,23 +58,20 @@ PRELUDE = """\
 ), PARALLEL_MIN)
 
 
-def kernelSignature(op, dtype):
-	ctype = COMPUTE_CTYPE[dtype]
-	arrays = [
-		"%s%s *a%d" % ("" if operand.isWritten else "const ", STORAGE_CTYPE[storage], k)
-		for k, (operand, storage) in enumerate(zip(op.arrays, op.arrayDtypes(dtype)))
-	]
-	params = ["%s %s" % (ctype, name) for name in paramNames(op)]
-	stream = ["int64_t %s" % name for name in RNG_ARGS] if op.isRandom else []
-
-	return "void %s(%s)" % (kernelName(op, SHORT_NAME[dtype]), ", ".join(
-		arrays + ["int64_t start", "int64_t step", "int64_t count"] + params + stream
-	))
+def callFormat(op, dtype):
+	"""The struct module's format of a kernel's one argument, its call packed in the C struct
+	`<name>_args` (native alignment, as the compiler lays it out): the arrays' addresses, start and
+	step, the params in the compute type, the random stream's key and counter, and the count."""
+	param = "f" if COMPUTE_CTYPE[dtype] == "float" else "d"
+	return "@" + "P" * len(op.arrays) + "qq" + param * len(op.params) + "qq" * op.isRandom + "q"
 
 
 def kernelSource(op, dtype):
 	"""The kernel: its arguments packed in a struct, a range function over [begin, end) of the
-	call's elements, and the entry point that hands the range to the thread team."""
+	call's elements, and the entry point that hands the range to the thread team.
+
+	The entry takes one pointer, to the call packed as callFormat says: a foreign call converts
+	one argument instead of one per field, which is most of what a call of a small array costs."""
 	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
 	name = kernelName(op, SHORT_NAME[dtype])
 	arrays = ["a%d" % k for k in range(len(op.arrays))]
@@ -84,7 +82,7 @@ def kernelSource(op, dtype):
 	stream = list(RNG_ARGS) if op.isRandom else []
 	fields = (
 		["%s%s;" % (pointer, field) for pointer, field in zip(pointers, arrays)] + ["int64_t start, step;"] +
-		["%s %s;" % (ctype, param) for param in paramNames(op)] + ["int64_t %s;" % field for field in stream]
+		["%s %s;" % (ctype, param) for param in paramNames(op)] + ["int64_t %s;" % field for field in stream] + ["int64_t count;"]
 	)
 	unpacked = arrays + ["start", "step"] + list(paramNames(op)) + stream
 	declared = pointers + ["const int64_t "] * 2 + ["const %s " % ctype] * len(op.params) + ["const int64_t "] * len(stream)
@@ -112,9 +110,11 @@ def kernelSource(op, dtype):
 			"\tconst struct %s_args *a = argp;" % name] +
 		["\t%s%s = a->%s;" % (decl, field, field) for decl, field in zip(declared, unpacked)] +
 		["\tif (step == 1) {"] + unit + ["\t} else {"] + strided + ["\t}", "}", ""] +
-		[kernelSignature(op, dtype), "{",
-			"\tconst struct %s_args a = { %s };" % (name, ", ".join(unpacked)),
-			"\tpz_run(%s_range, &a, count, %d);" % (name, CHUNK),
+		# copied out first: the packed bytes need not be aligned for the struct
+		["void %s(const void *packed)" % name, "{",
+			"\tstruct %s_args a;" % name,
+			"\tmemcpy(&a, packed, sizeof a);",
+			"\tpz_run(%s_range, &a, a.count, %d);" % (name, CHUNK),
 			"}", ""]
 	)
 

@@ -72,6 +72,9 @@ class Kernel(ElementwiseKernel):
 	def __init__(self, op, dtype):
 		super().__init__(op, dtype)
 		self.itemsizes = tuple(storage.itemsize for storage in self.dtypes)
+		if len(set(self.itemsizes)) == 1:
+			self.itemsizes = self.itemsizes[0]      # one int: LaunchPlan's quicker alignment test
+		self.isRandom = op.isRandom
 		self.blocksCap = blocksCap()
 
 		# compiled now, so that xxxKer(dtype) hands out a ready kernel and a bad toolchain shows at once
@@ -79,7 +82,7 @@ class Kernel(ElementwiseKernel):
 
 	def run(self, arrays, span, args):
 		variant, pointers, counts, grid = LaunchPlan.plan([ary.ptr for ary in arrays], self.itemsizes, span, self.blocksCap)
-		if variant == "vector" and self.op.isRandom:
+		if variant == "vector" and self.isRandom:
 			counts += (span.start, )         # the stream numbers elements from the arrays' start
 		try:
 			self.functions[variant].prepared_call(grid, LaunchPlan.BLOCK_SHAPE, *pointers, *counts, *args)

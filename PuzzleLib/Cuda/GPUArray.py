@@ -71,7 +71,30 @@ def to_gpu(ary, allocator=None):
 
 
 def empty(shape, dtype=np.float32, allocator=None):
-	return GPUArray(checkShape(shape), checkDtype(dtype), allocator=_allocator(allocator))
+	shape, dtype, allocator = checkShape(shape), checkDtype(dtype), _allocator(allocator)
+
+	# pycuda's constructor re-derives its attributes (strides, sizes, launch shape) from shape and
+	# dtype at every call, most of a small module call's host time: they are taken from an array of
+	# the same shape and dtype made by that constructor, read before anything else touched it
+	try:
+		attributes = _attributesOf[shape, dtype]
+	except KeyError:
+		ary = GPUArray(shape, dtype, allocator=allocator)
+		attributes = {name: value for name, value in vars(ary).items() if name not in ("gpudata", "allocator")}
+		if len(_attributesOf) >= _ATTRIBUTES_KEPT:
+			_attributesOf.clear()
+		_attributesOf[shape, dtype] = attributes
+		return ary
+
+	ary = GPUArray.__new__(GPUArray)
+	ary.__dict__.update(attributes)
+	ary.allocator = allocator
+	ary.gpudata = allocator(attributes["nbytes"]) if attributes["size"] else None
+	return ary
+
+
+_attributesOf = {}             # (shape, dtype) -> the attributes pycuda's constructor sets, but memory
+_ATTRIBUTES_KEPT = 256
 
 
 def zeros(shape, dtype=np.float32, allocator=None):
@@ -87,7 +110,7 @@ def copy(dest, source, allocator=None):
 		raise TypeError("copy takes GPUArrays, got source %s" % type(source).__name__)
 
 	if dest is None:
-		dest = GPUArray(source.shape, source.dtype, allocator=_allocator(allocator))
+		dest = empty(source.shape, source.dtype, allocator)
 
 	if not isinstance(dest, GPUArray):
 		raise TypeError("copy takes GPUArrays, got dest %s" % type(dest).__name__)

@@ -50,6 +50,17 @@ def plan(pointers, itemsizes, span, blocksCap):
 	"""
 	start, step, count = span
 	if isinstance(itemsizes, int):
+		if step == 1:                # one item size: every pack is VECTOR_BYTES, one test for all
+			width = VECTOR_BYTES // itemsizes
+			moved = [pointer + start * itemsizes for pointer in pointers] if start else pointers
+			combined = 0
+			for pointer in moved:
+				combined |= pointer
+			if combined % VECTOR_BYTES == 0:
+				return "vector", moved, (count, ), gridShape(-(-count // width), blocksCap)
+
+			return "strided", pointers, (start, step, count), gridShape(count, blocksCap)
+
 		itemsizes = (itemsizes, ) * len(pointers)
 
 	if step == 1:

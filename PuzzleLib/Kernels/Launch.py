@@ -5,6 +5,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from PuzzleLib.ArrayChecks import parseDtype
 from PuzzleLib.Kernels.Codegen import kernelName
 from PuzzleLib.Kernels.ElementwiseOp import checkArgs
 
@@ -29,20 +30,10 @@ class KernelError(ValueError):
 
 
 def kernelDtype(dtype):
-	if dtype is None:                # np.dtype(None) would silently mean float64
-		raise KernelError("kernel dtype must be a numpy float dtype, got None")
-
-	try:
-		dtype = np.dtype(dtype)
-	except TypeError:
-		raise KernelError("kernel dtype must be a numpy float dtype, got %r" % (dtype, )) from None
-
-	if dtype not in COMPUTE_CTYPE:
-		raise KernelError(
-			"kernels exist for float16, float32 and float64, not %s" % dtype
-		)
-
-	return dtype
+	return parseDtype(
+		dtype, KernelError, COMPUTE_CTYPE, "kernel dtype must be a numpy float dtype",
+		"kernels exist for float16, float32 and float64, not %s"
+	)
 
 
 Range = namedtuple("Range", ["start", "step", "count"])
@@ -107,19 +98,18 @@ def checkOverlap(name, arrays, written=(0, )):
 	very same array (inplace): it would be read after it is written, in an order that depends on the
 	vectorization and the threads."""
 	for out in written:
-		start, nbytes = int(arrays[out].ptr), arrays[out].nbytes
+		target = arrays[out]
+		start, nbytes = target.ptr, target.nbytes
 		end = start + nbytes
 		for index, ary in enumerate(arrays):
-			if index == out:
+			other = ary.ptr
+			if other >= end or start >= other + ary.nbytes or index == out:
+				continue                  # disjoint, or the written array itself
+			if other == start and ary.nbytes == nbytes and index not in written:
 				continue
 
-			other = int(ary.ptr)
-			if other == start and index not in written and ary.nbytes == nbytes:
-				continue
-
-			if other < end and start < other + ary.nbytes:
-				raise KernelError("%s kernel: operand %d overlaps operand %d, which the kernel writes; "
-					"only an input may be the very same array as an output" % (name, index, out))
+			raise KernelError("%s kernel: operand %d overlaps operand %d, which the kernel writes; "
+				"only an input may be the very same array as an output" % (name, index, out))
 
 
 INT64 = 1 << 64
@@ -187,13 +177,37 @@ class ElementwiseKernel:
 		self.names = tuple(operand.name for operand in op.arrays)
 		self.written = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
 		self.nArgs = len(op.params)
+		self.takesArraysOnly = not (op.params or op.isRandom)
 		self.checkedArgs = {}
 		self.spans = Spans()
+		self.fullSpans = self.spans.spans        # slice=None: the span of the whole size, by size
 
 	# a model calls a kernel with the same few args over and over: validate each set once
 	CHECKED_ARGS_KEPT = 64
 
 	def __call__(self, *arraysAndArgs, slice=None, stream=None):
+		if len(arraysAndArgs) == self.nArrays and self.takesArraysOnly:
+			arrays, args = arraysAndArgs, ()
+		else:
+			arrays, args = self.splitArgs(arraysAndArgs)
+
+		if self.plainOperands(arrays):
+			size = arrays[0].size
+			if size:
+				checkOverlap(self.name, arrays, self.written)
+		else:
+			checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
+			size = arrays[0].size
+
+		span = self.fullSpans.get(size) if slice is None else None
+		if span is None:
+			span = self.spans(slice, size)
+
+		if span.count > 0:
+			self.run(arrays, span, args)
+
+	def splitArgs(self, arraysAndArgs):
+		"""(arrays, args): the args checked (floats of the compute type, then the random stream's two ints)."""
 		arrays, args = arraysAndArgs[:self.nArrays], arraysAndArgs[self.nArrays:]
 		if len(arrays) != self.nArrays:
 			raise KernelError("%s kernel takes %d array(s) %s, got %d, then %d arg(s) %s%s" % (
@@ -212,15 +226,7 @@ class ElementwiseKernel:
 		if args or self.op.params:
 			args = self.checkArgs(args)
 
-		if not self.plainOperands(arrays):
-			checkOperands(self.name, self.names, self.dtypes, arrays, self.written, self.arrayType, self.isContiguous)
-		elif arrays[0].size:
-			checkOverlap(self.name, arrays, self.written)
-
-		span = self.spans(slice, arrays[0].size)
-
-		if span.count > 0:
-			self.run(arrays, span, args + randomStream)
+		return arrays, args + randomStream
 
 	def plainOperands(self, arrays):
 		"""True when every array is of the backend's type and its operand's dtype, one size and
@@ -228,7 +234,9 @@ class ElementwiseKernel:
 		arrayType, contiguous = self.arrayType, self.isContiguous
 		size = getattr(arrays[0], "size", None)
 		for ary, dtype in zip(arrays, self.dtypes):
-			if not (isinstance(ary, arrayType) and ary.dtype == dtype and ary.size == size and contiguous(ary)):
+			# dtypes of native floats are numpy's singletons: `is` settles the common case at once
+			if not (isinstance(ary, arrayType) and (ary.dtype is dtype or ary.dtype == dtype) and ary.size == size
+					and contiguous(ary)):
 				return False
 		return True
 

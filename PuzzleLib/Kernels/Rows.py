@@ -3,7 +3,7 @@ routines over one row, written once for the CPU and CUDA backends: pure Python.
 
 A tensor is seen as (N, C, S): C elements along the axis, S the product of the axes after it, so a
 row (n, s) is C elements at stride S starting at n C S + s. Each backend wraps these routines in its
-loop over rows (OpenMP on the CPU, a thread per row on CUDA).
+loop over rows (on the calling thread on the CPU, a thread per row on CUDA).
 
 Softmax is max-subtracted and accumulated in double for every dtype: the difference x - max is
 formed in double (exact for float inputs), its exp taken to float accuracy (pz_expf_wide) and

@@ -67,8 +67,8 @@ class Activation(ShapeKeeping, Module):
 
 		return out
 
-	def _apply(self, direction, source, operands):
-		"""Runs one kernel into a fresh output (or over source when inplace).
+	def _apply(self, kernels, source, operands):
+		"""Runs one kernel (kernels: actFunc or actFuncDer) into a fresh output (or over source when inplace).
 
 		When the module has checked its arrays (type, contiguity, dtype, shape), the kernel runs
 		without checking them again (its args still are, in its compute type); only an inplace
@@ -78,22 +78,24 @@ class Activation(ShapeKeeping, Module):
 		"""
 		dtype = source.dtype
 		try:
-			kernel = (self.actFunc if direction == "forward" else self.actFuncDer)(dtype)
+			kernel = kernels(dtype)
 
 			# operands[0] is source; a backward's output data may predate a calcMode
-			if Config.disableDtypeShapeChecks or (len(operands) > 1 and operands[1].dtype != dtype):
+			if Config.disableDtypeShapeChecks or (
+				len(operands) > 1 and operands[1].dtype is not dtype and operands[1].dtype != dtype
+			):
 				out = self._output(source)
 				kernel(out, *operands, *self.actArgs, slice=self.slc)
 				return out
 
 			# the args were checked at construction; whether they fit the compute type is the
 			# kernel's to say (remembered there per set of args)
-			args = kernel.checkArgs(self.actArgs) if self.actArgs else self.actArgs
+			args = kernel.checkArgs(self.actArgs) if self.actArgs else ()
 			span = kernel.spans(self.slc, source.size)
 			out = self._output(source)
-			if self.inplace and span.count > 0:
-				checkOverlap(kernel.name, (out, ) + operands)
 			if span.count > 0:
+				if self.inplace:
+					checkOverlap(kernel.name, (out, ) + operands)
 				kernel.run((out, ) + operands, span, args)
 
 		except KernelError as e:
@@ -102,7 +104,7 @@ class Activation(ShapeKeeping, Module):
 		return out
 
 	def updateData(self, data):
-		self.data = self._apply("forward", data, (data, ))
+		self.data = self._apply(self.actFunc, data, (data, ))
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
 		if self.data is None:
@@ -111,7 +113,7 @@ class Activation(ShapeKeeping, Module):
 		super().backward(grad, updParamGrads, updGrad, scale, momentum)
 
 	def updateGrad(self, grad):
-		self.grad = self._apply("backward", grad, (grad, self.data))
+		self.grad = self._apply(self.actFuncDer, grad, (grad, self.data))
 
 	def checkGradShape(self, shape):
 		if shape != self.data.shape:

@@ -5,6 +5,7 @@ from enum import Enum
 import numpy as np
 
 from PuzzleLib import Config
+from PuzzleLib.ArrayChecks import parseDtype
 from PuzzleLib.Backend import Blas, gpuarray
 from PuzzleLib.Modules import Hdf
 from PuzzleLib.Modules.InitScheme import InitSchemeError, createTensorWithScheme as _createTensorWithScheme
@@ -114,8 +115,12 @@ class Module:
 		self.checkArray(data, "data")
 
 		if not Config.disableDtypeShapeChecks:
-			self.checkDataShape(_shapes(data))
-			self.checkDataType(_dtypes(data))
+			if isinstance(data, list):
+				self.checkDataShape(_shapes(data))
+				self.checkDataType(_dtypes(data))
+			else:
+				self.checkDataShape(data.shape)
+				self.checkDataType(data.dtype)
 
 		saved = self.data, self.inData
 		self.data = None
@@ -133,8 +138,12 @@ class Module:
 		self.checkArray(grad, "grad")
 
 		if not Config.disableDtypeShapeChecks:
-			self.checkGradShape(_shapes(grad))
-			self.checkGradType(_dtypes(grad))
+			if isinstance(grad, list):
+				self.checkGradShape(_shapes(grad))
+				self.checkGradType(_dtypes(grad))
+			else:
+				self.checkGradShape(grad.shape)
+				self.checkGradType(grad.dtype)
 
 		saved = self.grad
 		self.grad = None
@@ -255,18 +264,10 @@ class Module:
 		return (np.dtype(np.float32), )
 
 	def calcMode(self, T):
-		if T is None:                # np.dtype(None) would silently mean float64
-			raise self.error("calcMode takes a numpy dtype, got None")
-
-		try:
-			dtype = np.dtype(T)
-		except TypeError:
-			raise self.error("calcMode takes a numpy dtype, got %r" % (T, )) from None
-
-		if dtype not in self.supportedDtypes():
-			raise self.error("unsupported dtype %s (supported: %s)" % (
-				dtype, ", ".join(str(d) for d in self.supportedDtypes())
-			))
+		supported = self.supportedDtypes()
+		dtype = parseDtype(T, self.error, supported, "calcMode takes a numpy dtype", "unsupported dtype %%s (supported: %s)" % (
+			", ".join(str(d) for d in supported)
+		))
 
 		if dtype != np.dtype(self.calctype):
 			self.castParams(dtype)
@@ -309,6 +310,9 @@ class Module:
 
 	def genericCheckDataType(self, dtype):
 		"""The dtype (or each of a list of dtypes) must be the module's, as calcMode set it."""
+		if dtype is _NATIVE_DTYPES.get(self.calctype):      # the common case, without numpy's comparison
+			return
+
 		if isinstance(dtype, (list, tuple)):
 			for item in dtype:
 				self.genericCheckDataType(item)
@@ -325,6 +329,10 @@ class Module:
 	def paramSize(self, unit=None):
 		size = sum(var.data.nbytes for var in self.vars.values())
 		return size if unit is None else size / {MemoryUnit.kb: 1024, MemoryUnit.mb: 1024**2}[MemoryUnit(unit)]
+
+
+# calctype (a numpy scalar type) -> its dtype, numpy's singleton
+_NATIVE_DTYPES = {dtype: np.dtype(dtype) for dtype in (np.float16, np.float32, np.float64)}
 
 
 def _shapes(ary):

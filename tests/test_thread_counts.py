@@ -1,8 +1,9 @@
-"""The compiled CPU kernels and copy under OpenMP: every thread count from 1 to 16 (users have more
-cores than a CI machine), and processes forked after the threads have started.
+"""The compiled CPU kernels and copy on the library's thread team (CPU/thread_pool.c): every team
+size from 1 to 16 (users have more cores than a CI machine), and processes forked after the team
+has started.
 
-OpenMP fixes a process's thread count at its first parallel region, so each count runs in a child
-process of its own (tests/thread_child.py) with OMP_NUM_THREADS set.
+Each size runs in a child process of its own (tests/thread_child.py) with OMP_NUM_THREADS set, the
+knob scripts already use to size thread teams, which the team reads for its default size.
 """
 
 import os, signal, subprocess, sys
@@ -19,7 +20,7 @@ AT_ONCE = 4
 @pytest.fixture(scope="module")
 def compiledEnv(tmp_path_factory, activeBackend):
 	if activeBackend != "cpu":
-		pytest.skip("OpenMP threads are the CPU backend's")
+		pytest.skip("the thread team is the CPU backend's")
 
 	from PuzzleLib.CPU import ElementWise
 	if ElementWise.library("auto") is None:
@@ -71,7 +72,7 @@ def run(name):
 	return copied.get(), act.grad.get()
 
 names = ["sigmoid", "tanh", "softPlus", "clip"]
-expected = [run(name) for name in names]              # the parent starts its OpenMP threads first
+expected = [run(name) for name in names]              # the parent starts its thread team first
 
 with multiprocessing.get_context("fork").Pool(2) as pool:
 	got = pool.map(run, names, chunksize=1)
@@ -82,7 +83,8 @@ print("same" if same else "different")
 
 
 def test_a_forked_child_runs_kernels_and_copies(compiledEnv):
-	"""multiprocessing forks by default on Linux; libgomp's thread pool does not survive a fork."""
+	"""multiprocessing forks by default on Linux; a fork copies none of the team's threads, so the child
+	must start a team of its own."""
 	child = subprocess.Popen(
 		[sys.executable, "-c", FORK_SCRIPT], env=dict(compiledEnv, OMP_NUM_THREADS="4"), cwd=harness.TESTS,
 		stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
