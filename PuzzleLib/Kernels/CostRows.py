@@ -34,31 +34,15 @@ TEMPLATE = """\
 PZ_INLINE double pz_xent_row_%(name)s(const %(storage)s *x, %(storage)s *g, int32_t label, double w, double scale,
                                       int64_t C, int64_t S)
 {
-	/* softmax's steps as the SoftMax row routine takes them (Rows' element routines, the same
-	   loops), its exps kept in g */
-	%(ctype)s top = -INFINITY;
-	int nan = 0;
-	#pragma omp simd reduction(max:top) reduction(|:nan)
-	for (int64_t c = 0; c < C; c++) {
-		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
-		top = v > top ? v : top;
-		nan |= v != v;
-	}
+	/* softmax's exps (Rows' routine), kept in g */
+	double m = 0.0;
+	const double sum = pz_softmax_exps_row_%(name)s(x, g, C, S, &m);
 	const double ws = w * scale;
 
-	if (top == -INFINITY && !nan) {     /* every entry -inf: the uniform distribution, as softmax */
+	if (sum == 0.0) {                   /* every entry -inf: the uniform distribution, as softmax */
 		for (int64_t c = 0; c < C; c++)
 			g[c * S] = %(store_uniform_grad)s;
 		return w * log((double)C);
-	}
-
-	const double m = nan ? (double)NAN : (double)top;
-	double sum = 0.0;
-	#pragma omp simd reduction(+:sum)
-	for (int64_t c = 0; c < C; c++) {
-		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
-		g[c * S] = e;
-		sum += (double)pz_row_load_%(name)s(e);
 	}
 
 	const double inv = 1.0 / sum;

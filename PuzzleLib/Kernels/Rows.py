@@ -87,11 +87,12 @@ ROW_ROUTINES = """\
 /* {{{ one row of %(C)s by one thread: C elements at stride S, each loop in a fixed order, so a
    row's result is the same whichever thread computes it */
 
-/* Two passes over x and one over y: the maximum (with a NaN flag: a NaN makes the row NaN); the
-   exps, stored into y and summed in double as stored; y scaled in place. Each entry of y is
-   written after its x is read, so the routine may run in place (y == x). The maximum is the same
-   in any order; the sum's order is the loop's (its compiled vector lanes), fixed for a row. */
-PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+/* The exps of a row's max-shifted entries, stored into y and summed in double as stored: two
+   passes over x (the maximum, with a NaN flag: a NaN makes the row NaN). Returns the sum and sets
+   *m to the shift; a row of only -inf entries has no mass: the sum is 0 and y is untouched. Each
+   entry of y is written after its x is read (y == x allowed). The maximum is the same in any
+   order; the sum's order is the loop's (its compiled vector lanes), fixed for a row. */
+PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
 {
 	%(ctype)s top = -INFINITY;
 	int nan = 0;
@@ -101,20 +102,30 @@ PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int
 		top = v > top ? v : top;
 		nan |= v != v;
 	}
+	if (top == -INFINITY && !nan)
+		return 0.0;
 
-	if (top == -INFINITY && !nan) {
-		for (int64_t c = 0; c < C; c++)
-			y[c * S] = pz_softmax_uniform_%(name)s(C);
-		return;
-	}
-
-	const double m = nan ? (double)NAN : (double)top;
+	const double shift = nan ? (double)NAN : (double)top;
 	double sum = 0.0;
 	#pragma omp simd reduction(+:sum)
 	for (int64_t c = 0; c < C; c++) {
-		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], shift);
 		y[c * S] = e;
 		sum += (double)pz_row_load_%(name)s(e);
+	}
+	*m = shift;
+	return sum;
+}
+
+/* softmax of a row: its exps, then y scaled in place; a row without mass is the uniform 1/C */
+PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+{
+	double m = 0.0;
+	const double sum = pz_softmax_exps_row_%(name)s(x, y, C, S, &m);
+	if (sum == 0.0) {
+		for (int64_t c = 0; c < C; c++)
+			y[c * S] = pz_softmax_uniform_%(name)s(C);
+		return;
 	}
 
 	const double inv = 1.0 / sum;
