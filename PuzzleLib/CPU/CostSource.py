@@ -146,17 +146,7 @@ def costsSource(dtype, storage, load, store):
 	name, s = SHORT_NAME[np.dtype(dtype)], storage
 	parts = [CostRows.costRoutines(dtype, storage, load, store), ROWS_TEMPLATE % dict(name=name, s=s)]
 
-	parts.append(_elementKernel(
-		"cost_squared_error_%s" % name, "pz_squared_error_%s" % name, [(s, "p", False), (s, "t", False), (s, "g", True)], True
-	))
-	for suffix, target in zip(CostRows.targetSuffixes(dtype), (s, "int32_t")):
-		parts.append(_elementKernel(
-			"cost_bce_%s" % suffix, "pz_bce_%s" % suffix, [(s, "x", False), (target, "t", False), (s, "g", True)], True
-		))
-		parts.append(_elementKernel(
-			"cost_threshold_errors_%s" % suffix, "pz_threshold_error_%s" % suffix, [(s, "x", False), (target, "t", False)], False
-		))
-
+	parts += [_elementKernel(*spec) for spec in CostRows.elementCosts(dtype, s, "int32_t")]
 	parts.append(RANGE_KERNEL % dict(name=name, t=s, block=BLOCK_ELEMENTS))
 	return "\n".join(parts)
 

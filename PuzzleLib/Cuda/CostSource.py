@@ -135,16 +135,8 @@ def costsSource(dtype):
 	name, s = SHORT_NAME[dtype], Source.STORAGE_CTYPE[dtype]
 	load, store = Source._converters(dtype, COMPUTE_CTYPE[dtype])
 
-	kernels = [ROWS_TEMPLATE % dict(name=name, s=s, row=_ROW), _elementKernel(
-		"cost_squared_error_%s" % name, "pz_squared_error_%s" % name, [(s, "p", False), (s, "t", False), (s, "g", True)], True
-	)]
-	for suffix, target in zip(CostRows.targetSuffixes(dtype), (s, "int")):
-		kernels.append(_elementKernel(
-			"cost_bce_%s" % suffix, "pz_bce_%s" % suffix, [(s, "x", False), (target, "t", False), (s, "g", True)], True
-		))
-		kernels.append(_elementKernel(
-			"cost_threshold_errors_%s" % suffix, "pz_threshold_error_%s" % suffix, [(s, "x", False), (target, "t", False)], False
-		))
+	kernels = [ROWS_TEMPLATE % dict(name=name, s=s, row=_ROW)]
+	kernels += [_elementKernel(*spec) for spec in CostRows.elementCosts(dtype, s, "int")]
 	kernels += [RANGE_TEMPLATE % dict(name=name, t=s), RANGE_TEMPLATE % dict(name=CostRows.LABEL_SUFFIX, t="int")]
 
 	routines = "\n".join([

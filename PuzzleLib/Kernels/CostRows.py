@@ -138,3 +138,21 @@ def costRoutines(dtype, storage, load, store):
 def labelRangeRoutine():
 	"""The value range of int32 labels (once per source, not per dtype)."""
 	return RANGE_TEMPLATE % dict(name=LABEL_SUFFIX, target="int32_t", load_t="t[i]")
+
+
+def elementCosts(dtype, storage, labelType):
+	"""(kernel name, routine, [(C type, operand, written?)], takes a scale?) of each elementwise cost
+	of a dtype, for the backends' loops; labelType is the backend's C type of int32 targets."""
+	name = SHORT_NAME[np.dtype(dtype)]
+	specs = [(
+		"cost_squared_error_%s" % name, "pz_squared_error_%s" % name,
+		[(storage, "p", False), (storage, "t", False), (storage, "g", True)], True
+	)]
+	for suffix, target in zip(targetSuffixes(dtype), (storage, labelType)):
+		specs.append((
+			"cost_bce_%s" % suffix, "pz_bce_%s" % suffix, [(storage, "x", False), (target, "t", False), (storage, "g", True)], True
+		))
+		specs.append((
+			"cost_threshold_errors_%s" % suffix, "pz_threshold_error_%s" % suffix, [(storage, "x", False), (target, "t", False)], False
+		))
+	return specs
