@@ -8,8 +8,7 @@ import numpy as np
 
 from PuzzleLib.CPU.CostSource import BLOCK_ELEMENTS
 from PuzzleLib.CPU.ElementWise import library, requestedPath
-from PuzzleLib.Kernels.CostRows import LABEL_SUFFIX
-from PuzzleLib.Kernels.Launch import SHORT_NAME
+from PuzzleLib.Kernels.CostRows import kernelSuffix, rangeSuffix
 
 
 P, I64, F64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
@@ -32,13 +31,10 @@ def _function(name, suffix):
 	return function
 
 
-def _suffix(dtype, target=None):
-	name = SHORT_NAME[np.dtype(dtype)]
-	return name if target is None or np.dtype(target) != np.int32 else "%s_%s" % (name, LABEL_SUFFIX)
-
-
-def _blocks(count, per):
-	return np.empty(max(1, -(-count // per)), dtype=np.float64)
+def _blocks(count, per, width=1):
+	"""The partials of count items in blocks of per: a double (width > 1: a row of them) per block."""
+	blocks = max(1, -(-count // per))
+	return np.empty(blocks if width == 1 else (blocks, width), dtype=np.float64)
 
 
 def _ptr(ary):
@@ -51,7 +47,7 @@ def crossEntropy(scores, labels, weights, grad, N, C, S, scale):
 
 	rowsPerBlock = max(1, BLOCK_ELEMENTS // C)
 	partials = _blocks(N * S, rowsPerBlock)
-	_function("xent", _suffix(scores.dtype))(
+	_function("xent", kernelSuffix(scores.dtype))(
 		scores.ptr, labels.ptr, _ptr(weights), grad.ptr, partials.ctypes.data, N, C, S, rowsPerBlock, scale
 	)
 	return partials
@@ -63,7 +59,7 @@ def argmaxErrors(scores, labels, N, C, S):
 
 	rowsPerBlock = max(1, BLOCK_ELEMENTS // C)
 	partials = _blocks(N * S, rowsPerBlock)
-	_function("argmax_errors", _suffix(scores.dtype))(scores.ptr, labels.ptr, partials.ctypes.data, N, C, S, rowsPerBlock)
+	_function("argmax_errors", kernelSuffix(scores.dtype))(scores.ptr, labels.ptr, partials.ctypes.data, N, C, S, rowsPerBlock)
 	return partials
 
 
@@ -77,7 +73,7 @@ def _elementwise(name, numpyMath, x, t, grad, scale=0.0):
 
 	partials = _blocks(x.size, BLOCK_ELEMENTS)
 	arrays = (x.ptr, t.ptr) + ((grad.ptr, ) if grad is not None else ())
-	_function(name, _suffix(x.dtype, t.dtype))(*arrays, partials.ctypes.data, x.size, scale)
+	_function(name, kernelSuffix(x.dtype, t.dtype))(*arrays, partials.ctypes.data, x.size, scale)
 	return partials
 
 
@@ -99,10 +95,8 @@ def valueRange(values):
 		v = values.gpudata.reshape(-1).astype(np.float64)
 		return np.array([[v.min(), v.max()]])
 
-	partials = _blocks(values.size, BLOCK_ELEMENTS)
-	partials = np.empty((partials.size, 2), dtype=np.float64)
-	suffix = LABEL_SUFFIX if values.dtype == np.int32 else SHORT_NAME[np.dtype(values.dtype)]
-	_function("value_range", suffix)(values.ptr, partials.ctypes.data, values.size)
+	partials = _blocks(values.size, BLOCK_ELEMENTS, width=2)
+	_function("value_range", rangeSuffix(values.dtype))(values.ptr, partials.ctypes.data, values.size)
 	return partials
 
 

@@ -10,8 +10,7 @@ from pycuda.compiler import SourceModule
 
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Cuda import CostSource, Source
-from PuzzleLib.Kernels.CostRows import LABEL_SUFFIX
-from PuzzleLib.Kernels.Launch import SHORT_NAME
+from PuzzleLib.Kernels.CostRows import kernelSuffix, rangeSuffix
 
 
 BLOCK_SHAPE = (CostSource.BLOCK, 1, 1)
@@ -27,11 +26,6 @@ def _function(name, dtype, suffix):
 	function = _module(np.dtype(dtype)).get_function("cost_%s_%s" % (name, suffix))
 	function.prepare(CostSource.FORMATS[name])
 	return function
-
-
-def _suffix(dtype, target=None):
-	name = SHORT_NAME[np.dtype(dtype)]
-	return name if target is None or np.dtype(target) != np.int32 else "%s_%s" % (name, LABEL_SUFFIX)
 
 
 def _launch(name, dtype, suffix, blocks, arrays, *args, width=1):
@@ -50,31 +44,31 @@ def _elementBlocks(count):
 
 def crossEntropy(scores, labels, weights, grad, N, C, S, scale):
 	return _launch(
-		"xent", scores.dtype, _suffix(scores.dtype), _rowBlocks(N * S),
+		"xent", scores.dtype, kernelSuffix(scores.dtype), _rowBlocks(N * S),
 		(scores.ptr, labels.ptr, 0 if weights is None else weights.ptr, grad.ptr), N * S, C, S, scale
 	)
 
 
 def argmaxErrors(scores, labels, N, C, S):
-	return _launch("argmax_errors", scores.dtype, _suffix(scores.dtype), _rowBlocks(N * S), (scores.ptr, labels.ptr), N * S, C, S)
+	return _launch("argmax_errors", scores.dtype, kernelSuffix(scores.dtype), _rowBlocks(N * S), (scores.ptr, labels.ptr), N * S, C, S)
 
 
 def squaredError(pred, target, grad, scale):
 	return _launch(
-		"squared_error", pred.dtype, _suffix(pred.dtype), _elementBlocks(pred.size), (pred.ptr, target.ptr, grad.ptr), pred.size, scale
+		"squared_error", pred.dtype, kernelSuffix(pred.dtype), _elementBlocks(pred.size), (pred.ptr, target.ptr, grad.ptr), pred.size, scale
 	)
 
 
 def binaryCrossEntropy(scores, target, grad, scale):
 	return _launch(
-		"bce", scores.dtype, _suffix(scores.dtype, target.dtype), _elementBlocks(scores.size),
+		"bce", scores.dtype, kernelSuffix(scores.dtype, target.dtype), _elementBlocks(scores.size),
 		(scores.ptr, target.ptr, grad.ptr), scores.size, scale
 	)
 
 
 def thresholdErrors(scores, target):
 	return _launch(
-		"threshold_errors", scores.dtype, _suffix(scores.dtype, target.dtype), _elementBlocks(scores.size),
+		"threshold_errors", scores.dtype, kernelSuffix(scores.dtype, target.dtype), _elementBlocks(scores.size),
 		(scores.ptr, target.ptr), scores.size, 0.0
 	)
 
@@ -82,5 +76,4 @@ def thresholdErrors(scores, target):
 def valueRange(values):
 	"""(blocks, 2) partial least and greatest values as doubles (a NaN wins)."""
 	dtype = np.float32 if values.dtype == np.int32 else values.dtype
-	suffix = LABEL_SUFFIX if values.dtype == np.int32 else SHORT_NAME[np.dtype(values.dtype)]
-	return _launch("value_range", dtype, suffix, _elementBlocks(values.size), (values.ptr, ), values.size, width=2)
+	return _launch("value_range", dtype, rangeSuffix(values.dtype), _elementBlocks(values.size), (values.ptr, ), values.size, width=2)

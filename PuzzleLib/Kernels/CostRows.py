@@ -106,6 +106,17 @@ def targetSuffixes(dtype):
 	return (SHORT_NAME[np.dtype(dtype)], "%s_%s" % (SHORT_NAME[np.dtype(dtype)], LABEL_SUFFIX))
 
 
+def kernelSuffix(dtype, target=None):
+	"""The suffix of a cost kernel over scores of dtype: int32 targets have kernels of their own."""
+	own, labelled = targetSuffixes(dtype)
+	return labelled if target is not None and np.dtype(target) == np.int32 else own
+
+
+def rangeSuffix(dtype):
+	"""The suffix of the value-range kernel of an array of dtype (int32 labels have their own)."""
+	return LABEL_SUFFIX if np.dtype(dtype) == np.int32 else SHORT_NAME[np.dtype(dtype)]
+
+
 def costRoutines(dtype, storage, load, store):
 	"""The C routines for dtype stored as the C type storage (after Kernels/Rows' routines of the
 	same dtype); load(expr) widens a stored element to the compute type, store(expr) narrows a
