@@ -1,6 +1,6 @@
 """An MLP trained in the style of the original's TestLib scripts: runs unchanged on PuzzleLib.
 
-    python examples/mlp_training.py [--epochs N] [--workdir DIR]
+    python examples/mlp_training.py [--epochs N] [--workdir DIR] [--seed S]
 
 A Sequential of Linear / Activation(relu, inplace=True) / Dropout / Linear, then a decoder Linear
 tied (transposed) to the first layer's weights through setVar, trained with MomentumSGD on the
@@ -58,10 +58,12 @@ def main():
 	parser = argparse.ArgumentParser()
 	parser.add_argument("--epochs", type=int, default=10)
 	parser.add_argument("--workdir", default=None)
+	parser.add_argument("--seed", type=int, default=1234)
 	args = parser.parse_args()
 
 	workdir = args.workdir or tempfile.mkdtemp()
-	np.random.seed(1234)
+	np.random.seed(args.seed)            # the initial weights
+	gpuarray.globalRng.seed = args.seed  # the dropout masks
 	Config.showWarnings = False
 
 	(trainData, trainLabels), (valData, valLabels) = loadDigits()

