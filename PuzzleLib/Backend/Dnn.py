@@ -7,7 +7,7 @@ Max-subtracted with double accumulation (Kernels/Rows.py): no inf or NaN for fin
 magnitude or for -inf entries; a row of only -inf gives 1/C. out may be the input itself.
 """
 
-from PuzzleLib.Backend.Kernels.Rows import checkOut, checkTensor, kernel, newArray, view
+from PuzzleLib.Backend.Kernels.Rows import bound, checkOut, checkTensor, newArray
 from PuzzleLib.Kernels.Launch import KernelError
 
 
@@ -20,8 +20,7 @@ def softmaxNd(data, out=None, stream=None):
 		checkOut(out, data.shape, dtype, "softmaxNd", sources=(data, ))
 
 	if out.size:
-		N, C, S = view(data.shape, 1)
-		kernel("softmax", dtype)(data, out, N=N, C=C, S=S)
+		bound("softmax", dtype, data.shape)(data, out)
 	return out
 
 
@@ -40,6 +39,5 @@ def softmaxNdBackward(outdata, grad, out=None, stream=None):
 			raise KernelError("softmaxNdBackward: out must not be outdata (every element of a row reads it)")
 
 	if out.size:
-		N, C, S = view(outdata.shape, 1)
-		kernel("softmax_backward", dtype)(outdata, grad, out, N=N, C=C, S=S)
+		bound("softmax_backward", dtype, outdata.shape)(outdata, grad, out)
 	return out

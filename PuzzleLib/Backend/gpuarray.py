@@ -5,12 +5,12 @@ from PuzzleLib import Backend
 if Backend.isCuda:
 	from PuzzleLib.Cuda.GPUArray import (
 		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize,
-		SharedArray
+		SharedArray, pooledLike
 	)
 else:
 	from PuzzleLib.CPU.GPUArray import (
 		GPUArray, to_gpu, empty, zeros, copy, memoryPool, dtypesSupported, getDeviceName, isContiguous, synchronize,
-		SharedArray
+		SharedArray, pooledLike
 	)
 
 from PuzzleLib.Backend.Random import PhiloxRng, globalRng                       # noqa: E402
@@ -18,5 +18,5 @@ from PuzzleLib.Backend.Compare import minimum, maximum                          
 
 __all__ = [
 	"GPUArray", "to_gpu", "empty", "zeros", "copy", "memoryPool", "dtypesSupported", "getDeviceName", "isContiguous",
-	"synchronize", "SharedArray", "globalRng", "PhiloxRng", "minimum", "maximum"
+	"synchronize", "SharedArray", "pooledLike", "globalRng", "PhiloxRng", "minimum", "maximum"
 ]

@@ -19,9 +19,6 @@ from PuzzleLib.Kernels.SharedArray import SharedArrayBase
 memoryPool = MemoryPool()
 
 
-# numpy builds dtype.str anew at each read
-_TYPESTR = {dtype: dtype.str for dtype in map(np.dtype, (np.float16, np.float32, np.float64, np.int32, np.int64, np.uint32))}
-
 _NOT_NUMPY = "a GPUArray is not a numpy array (%s): copy it to the host with .get() first"
 
 
@@ -72,7 +69,7 @@ class GPUArray:
 		if gpudata is None and type(allocator) is MemoryPool:     # the common case, kept lean
 			size = math.prod(shape)
 			nbytes = size * dtype.itemsize
-			self.gpudata, self.ptr = allocator.allocateArray(nbytes, shape, _TYPESTR.get(dtype) or dtype.str)
+			self.gpudata, self.ptr = allocator.allocateArray(nbytes, shape, dtype)
 			self.shape, self.dtype, self.size, self.nbytes, self._contiguous = shape, dtype, size, nbytes, True
 			return
 
@@ -255,6 +252,19 @@ def to_gpu(ary, allocator=None):
 
 
 empty = GPUArray        # as pycuda's: empty(shape, dtype=np.float32, allocator=None), one call less
+
+
+def pooledLike(ary):
+	"""A new C-contiguous array of ary's shape and dtype from memoryPool: what a module's pass writes
+	its output into. ary is a GPUArray, whose shape and dtype were checked when it was made."""
+	new = _newArray(GPUArray)
+	shape, dtype, nbytes = ary.shape, ary.dtype, ary.nbytes
+	new.gpudata, new.ptr = memoryPool.allocateArray(nbytes, shape, dtype)
+	new.shape, new.dtype, new.size, new.nbytes, new._contiguous = shape, dtype, ary.size, nbytes, True
+	return new
+
+
+_newArray = object.__new__
 
 
 def zeros(shape, dtype=np.float32, allocator=None):

@@ -5,7 +5,7 @@ as the kernel itself. The pool hands out buffers whose memory comes back to it w
 of them dies, and gives them out again for the next request of the same size class.
 """
 
-import threading
+import ctypes, threading
 
 import numpy as np
 
@@ -22,28 +22,34 @@ def sizeClass(nbytes):
 	return -(-nbytes >> shift) << shift
 
 
-class _Block:
-	"""Owns a raw buffer while a user array views it; gives the buffer back to the pool on death."""
+class _Block(np.ndarray):
+	"""A pooled buffer's memory while user arrays view it: the base every view of it leads to, which
+	gives the buffer back to the pool when the last of them dies.
 
-	__slots__ = ("pool", "raw", "address", "__array_interface__")
+	Made over the buffer's anchor (a ctypes view of it, not an ndarray), so that numpy, which
+	collapses a view's base to the first array that owns its memory, stops at this block instead
+	of passing it by for the raw buffer."""
 
-	def __init__(self, pool, raw, address, shape, typestr):
-		"""address: the aligned start inside raw (found once per buffer, see _aligned); shape and
-		typestr: the array numpy makes of it, so that the caller's array is the first view."""
-		self.pool, self.raw, self.address = pool, raw, address
-		self.__array_interface__ = {"shape": shape, "typestr": typestr, "version": 3, "data": (address, False)}
+	__slots__ = ("pool", "held")
 
 	def __del__(self):
-		pool = self.pool
-		if pool is not None:
-			pool._release(self.raw, self.address)
+		try:
+			pool, held = self.pool, self.held
+		except AttributeError:          # a block numpy made of this one (block.copy()) owns no buffer
+			return
+		pool._release(held)
 
 
-def _aligned(raw):
-	"""(raw, the first ALIGNMENT-aligned address in it): what the pool keeps of a buffer, so that
-	handing it out again does not ask numpy for its address."""
+def _kept(raw):
+	"""What the pool keeps of a buffer, so that handing it out again asks numpy nothing: (raw, its
+	anchor, the offset of its first ALIGNMENT-aligned byte, that byte's address)."""
 	address = raw.__array_interface__["data"][0]
-	return raw, address + (-address % ALIGNMENT)
+	offset = -address % ALIGNMENT
+	return raw, (ctypes.c_char * raw.size).from_buffer(raw), offset, address + offset
+
+
+_newBlock = np.ndarray.__new__
+_BYTE = np.dtype(np.uint8)
 
 
 def _byteCount(value, what):
@@ -73,11 +79,11 @@ class MemoryPool:
 		"""(allocate(nbytes), the address of its first byte)."""
 		if type(nbytes) is not int or nbytes < 0:
 			nbytes = _byteCount(nbytes, "allocate needs")
-		return self.allocateArray(nbytes, (nbytes, ), "|u1")
+		return self.allocateArray(nbytes, (nbytes, ), _BYTE)
 
-	def allocateArray(self, nbytes, shape, typestr):
-		"""(a C-contiguous array of shape and numpy typestr over nbytes >= 0 of pooled memory, its
-		address): what GPUArray asks, one numpy array made, and no question to numpy for the address."""
+	def allocateArray(self, nbytes, shape, dtype):
+		"""(a C-contiguous array of shape and dtype (a numpy dtype) over nbytes >= 0 of pooled memory,
+		its address): what GPUArray asks, made as two numpy views, no question to numpy for the address."""
 		size = self._sizes.get(nbytes)
 		if size is None:
 			size = self._sizeOf(nbytes)
@@ -91,14 +97,15 @@ class MemoryPool:
 
 		if held is None:
 			try:
-				held = _aligned(np.empty(size, dtype=np.uint8))
+				held = _kept(np.empty(size, dtype=np.uint8))
 			except BaseException:       # MemoryError: no block came to be, so none is active
 				with self._lock:
 					self.activeBlocks -= 1
 				raise
 
-		raw, address = held
-		return np.asarray(_Block(self, raw, address, shape, typestr)), address
+		block = _newBlock(_Block, shape, dtype, held[1], held[2])
+		block.pool, block.held = self, held
+		return block.view(np.ndarray), held[3]
 
 	# a model asks for the same few sizes over and over: their raw sizes are remembered
 	SIZES_KEPT = 1024
@@ -111,14 +118,15 @@ class MemoryPool:
 		self._sizes[nbytes] = size
 		return size
 
-	def _release(self, raw, address):
+	def _release(self, held):
+		size = held[0].size
 		with self._lock:
 			self.activeBlocks -= 1
-			if self.heldBytes + raw.size > self.maxHeldBytes:
+			if self.heldBytes + size > self.maxHeldBytes:
 				return                  # over the bound: let this buffer go back to the system
 
-			self._held.setdefault(raw.size, []).append((raw, address))
-			self.heldBytes += raw.size
+			self._held.setdefault(size, []).append(held)
+			self.heldBytes += size
 
 	@property
 	def heldBlocks(self):

@@ -2,34 +2,55 @@
 loops over Kernels/Rows' routines, or numpy where no compiler is. Called with checked arguments
 only (Backend/Kernels/MatVec.py and Backend/Dnn.py check them)."""
 
-import ctypes, functools
+import functools, struct
 
 import numpy as np
 
+from PuzzleLib.CPU import Source
 from PuzzleLib.CPU.ElementWise import library, requestedPath
 from PuzzleLib.Kernels.Launch import SHORT_NAME
 
 
 KERNELS = {
-	"softmax": 2, "softmax_backward": 3, "argmax": 2, "add_vec": 3       # how many pointers each takes
+	"softmax": 2, "softmax_backward": 3, "argmax": 2, "add_vec": 3       # how many arrays each takes
 }
+
+
+class RowKernel:
+	"""kernel(*arrays, N, C, S) of one row kernel and dtype; bind(N, C, S) is the call over arrays of
+	one (N, C, S) view, fn(*arrays), for a caller that makes it once and calls it many times."""
+
+	def __init__(self, name, dtype, lib):
+		self.arity = KERNELS[name]
+		self.function = self.pack = self.numpy = None
+		if lib is None:
+			self.numpy = functools.partial(NUMPY[name], np.dtype(dtype))
+		else:
+			# the call travels packed (Source.rowCallFormat), as the elementwise kernels' does
+			self.function = getattr(lib, "%s_%s" % (name, SHORT_NAME[np.dtype(dtype)]))
+			self.function.restype = None
+			self.pack = struct.Struct(Source.rowCallFormat(self.arity)).pack
+
+	def __call__(self, *arrays, N, C, S):
+		if self.function is None:
+			self.numpy(*arrays, N=N, C=C, S=S)
+		else:
+			self.function(self.pack(*[ary.ptr for ary in arrays], C, S, N))
+
+	def bind(self, N, C, S):
+		function, pack, numpy = self.function, self.pack, self.numpy
+		if function is None:
+			return lambda *arrays: numpy(*arrays, N=N, C=C, S=S)
+		if self.arity == 2:
+			return lambda a, b: function(pack(a.ptr, b.ptr, C, S, N))
+		return lambda a, b, c: function(pack(a.ptr, b.ptr, c.ptr, C, S, N))
 
 
 @functools.lru_cache(maxsize=None)
 def kernel(name, dtype):
-	"""kernel(*arrays, N, C, S) of one row kernel and dtype, on the path PUZZLELIB_CPU_KERNELS selects."""
+	"""The row kernel of name and dtype, on the path PUZZLELIB_CPU_KERNELS selects (a RowKernel)."""
 	path = requestedPath()
-	lib = None if path == "numpy" else library(path)
-	if lib is None:
-		return functools.partial(NUMPY[name], np.dtype(dtype))
-
-	function = getattr(lib, "%s_%s" % (name, SHORT_NAME[np.dtype(dtype)]))
-	function.argtypes, function.restype = [ctypes.c_void_p] * KERNELS[name] + [ctypes.c_int64] * 3, None
-
-	def call(*arrays, N, C, S):
-		function(*(ary.ptr for ary in arrays), N, C, S)
-
-	return call
+	return RowKernel(name, dtype, None if path == "numpy" else library(path))
 
 
 # {{{ the numpy path: the same math, in float64, on the (N, C, S) view

@@ -66,6 +66,12 @@ def callFormat(op, dtype):
 	return "@" + "P" * len(op.arrays) + "qq" + param * len(op.params) + "qq" * op.isRandom + "q"
 
 
+def rowCallFormat(arrays):
+	"""The struct module's format of a row kernel's one argument (rowKernelSource's `<name>_args`):
+	the addresses of its arrays, then C, S and N."""
+	return "@" + "P" * arrays + "qqq"
+
+
 def kernelSource(op, dtype):
 	"""The kernel: its arguments packed in a struct, a range function over [begin, end) of the
 	call's elements, and the entry point that hands the range to the thread team.
@@ -244,8 +250,9 @@ static inline void pz_run_rows(pz_range_fn fn, const void *args, int64_t rows, i
 
 
 def rowKernelSource(name, arrays, statement):
-	"""A CPU row kernel `void name(arrays..., int64_t N, int64_t C, int64_t S)` that runs `statement`
-	for every row (n, s) of the (N, C, S) view on the thread team.
+	"""A CPU row kernel `void name(const struct name_args *)` that runs `statement` for every row
+	(n, s) of the (N, C, S) view on the thread team. It takes its call packed (rowCallFormat): the
+	arrays' addresses, then C, S and N.
 
 	arrays: the pointer parameters as (C type, name), e.g. ("const float *", "x"). statement: C that
 	computes one row from `base` (the offset of its first element), `r` (its index n S + s), C and
@@ -255,7 +262,7 @@ def rowKernelSource(name, arrays, statement):
 	fields = " ".join("%s%s;" % array for array in arrays)
 	unpack = " ".join("%s%s = a->%s;" % (ctype, field, field) for ctype, field in arrays)
 	return """\
-struct %(name)s_args { %(fields)s int64_t C, S; };
+struct %(name)s_args { %(fields)s int64_t C, S, N; };
 
 static void %(name)s_range(const void *argp, int64_t begin, int64_t end)
 {
@@ -277,20 +284,16 @@ static void %(name)s_range(const void *argp, int64_t begin, int64_t end)
 	}
 }
 
-void %(name)s(%(params)s, int64_t N, int64_t C, int64_t S)
+void %(name)s(const struct %(name)s_args *a)
 {
-	const struct %(name)s_args a = { %(names)s, C, S };
-	pz_run_rows(%(name)s_range, &a, N * S, C);
+	pz_run_rows(%(name)s_range, a, a->N * a->S, a->C);
 }
-""" % dict(
-		name=name, fields=fields, unpack=unpack, statement=statement,
-		params=", ".join("%s%s" % array for array in arrays), names=", ".join(field for _, field in arrays)
-	)
+""" % dict(name=name, fields=fields, unpack=unpack, statement=statement)
 
 
 ADD_VEC_TEMPLATE = """\
 /* rows of C (S == 1) or of S elements, whole rows a chunk, each a loop that vectorizes */
-struct add_vec_%(name)s_args { const %(s)s *vec; const %(s)s *mat; %(s)s *out; int64_t C, S; };
+struct add_vec_%(name)s_args { const %(s)s *vec; const %(s)s *mat; %(s)s *out; int64_t C, S, N; };
 
 static void add_vec_%(name)s_range(const void *argp, int64_t begin, int64_t end)
 {
@@ -311,13 +314,12 @@ static void add_vec_%(name)s_range(const void *argp, int64_t begin, int64_t end)
 	}
 }
 
-void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N, int64_t C, int64_t S)
+void add_vec_%(name)s(const struct add_vec_%(name)s_args *a)
 {
-	const struct add_vec_%(name)s_args a = { vec, mat, out, C, S };
-	if (S == 1)
-		pz_run_rows(add_vec_%(name)s_range, &a, N, C);
+	if (a->S == 1)
+		pz_run_rows(add_vec_%(name)s_range, a, a->N, a->C);
 	else
-		pz_run_rows(add_vec_%(name)s_range, &a, N * C, S);
+		pz_run_rows(add_vec_%(name)s_range, a, a->N * a->C, a->S);
 }
 """
 

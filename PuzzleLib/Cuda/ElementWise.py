@@ -74,7 +74,6 @@ class Kernel(ElementwiseKernel):
 		self.itemsizes = tuple(storage.itemsize for storage in self.dtypes)
 		if len(set(self.itemsizes)) == 1:
 			self.itemsizes = self.itemsizes[0]      # one int: LaunchPlan's quicker alignment test
-		self.isRandom = op.isRandom
 		self.blocksCap = blocksCap()
 
 		# compiled now, so that xxxKer(dtype) hands out a ready kernel and a bad toolchain shows at once

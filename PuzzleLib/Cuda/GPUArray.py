@@ -97,6 +97,21 @@ _attributesOf = {}             # (shape, dtype) -> the attributes pycuda's const
 _ATTRIBUTES_KEPT = 256
 
 
+def pooledLike(ary):
+	"""A new C-contiguous array of ary's shape and dtype from memoryPool: what a module's pass writes
+	its output into. ary is a GPUArray, whose shape and dtype need no check."""
+	try:
+		attributes = _attributesOf[ary.shape, ary.dtype]
+	except KeyError:
+		return empty(ary.shape, ary.dtype, memoryPool)
+
+	new = GPUArray.__new__(GPUArray)
+	new.__dict__.update(attributes)
+	new.allocator = memoryPool
+	new.gpudata = memoryPool.allocate(attributes["nbytes"]) if attributes["size"] else None
+	return new
+
+
 def zeros(shape, dtype=np.float32, allocator=None):
 	ary = empty(shape, dtype, allocator)
 	if ary.size > 0:

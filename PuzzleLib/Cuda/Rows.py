@@ -23,19 +23,34 @@ def function(name, dtype):
 	return compiled
 
 
+class RowKernel:
+	"""kernel(*arrays, N, C, S) of one row kernel and dtype; bind(N, C, S) is the call over arrays of
+	one (N, C, S) view, fn(*arrays), its launch shape chosen once."""
+
+	def __init__(self, name, dtype):
+		self.name = name
+		self.perThread = function(name, dtype)
+		self.perBlock = function(name + "_rows", dtype) if name + "_rows" in Source.ROW_KERNELS else None
+
+	def launch(self, N, C, S):
+		"""(prepared_call, grid, block, the arguments after the arrays' addresses)."""
+		if self.perBlock is not None and S == 1:
+			grid, block = LaunchPlan.rowLaunch(N, C, blocksCap())
+			return self.perBlock.prepared_call, grid, block, (N, C)
+
+		work = N * C * S if self.name == "add_vec" else N * S
+		return self.perThread.prepared_call, LaunchPlan.gridShape(work, blocksCap()), LaunchPlan.BLOCK_SHAPE, (N, C, S)
+
+	def __call__(self, *arrays, N, C, S):
+		call, grid, block, counts = self.launch(N, C, S)
+		call(grid, block, *[ary.ptr for ary in arrays], *counts)
+
+	def bind(self, N, C, S):
+		call, grid, block, counts = self.launch(N, C, S)
+		return lambda *arrays: call(grid, block, *[ary.ptr for ary in arrays], *counts)
+
+
 @functools.lru_cache(maxsize=None)
 def kernel(name, dtype):
-	"""kernel(*arrays, N, C, S) of one row kernel and dtype."""
-	perThread = function(name, dtype)
-	perBlock = function(name + "_rows", dtype) if name + "_rows" in Source.ROW_KERNELS else None
-
-	def call(*arrays, N, C, S):
-		pointers = [ary.ptr for ary in arrays]
-		if perBlock is not None and S == 1:
-			grid, block = LaunchPlan.rowLaunch(N, C, blocksCap())
-			perBlock.prepared_call(grid, block, *pointers, N, C)
-		else:
-			work = N * C * S if name == "add_vec" else N * S
-			perThread.prepared_call(LaunchPlan.gridShape(work, blocksCap()), LaunchPlan.BLOCK_SHAPE, *pointers, N, C, S)
-
-	return call
+	"""The row kernel of name and dtype (a RowKernel)."""
+	return RowKernel(name, dtype)

@@ -115,8 +115,14 @@ def checkOverlap(name, arrays, written=(0, )):
 INT64 = 1 << 64
 
 
+HALF = 1 << 63
+
+
 def checkStream(name, key, counter):
 	"""The random stream's (key, counter) as the signed 64-bit ints a kernel takes (mod 2^64)."""
+	if type(key) is int and type(counter) is int:         # a generator's own draw: settled at once
+		return (key + HALF) % INT64 - HALF, (counter + HALF) % INT64 - HALF
+
 	for what, value in (("key", key), ("counter", counter)):
 		if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
 			raise KernelError("%s kernel: the random stream's %s must be an int, got %r" % (name, what, value))
@@ -177,7 +183,8 @@ class ElementwiseKernel:
 		self.names = tuple(operand.name for operand in op.arrays)
 		self.written = tuple(k for k, operand in enumerate(op.arrays) if operand.isWritten)
 		self.nArgs = len(op.params)
-		self.takesArraysOnly = not (op.params or op.isRandom)
+		self.isRandom = op.isRandom
+		self.takesArraysOnly = not (op.params or self.isRandom)
 		self.checkedArgs = {}
 		self.spans = Spans()
 		self.fullSpans = self.spans.spans        # slice=None: the span of the whole size, by size
@@ -212,11 +219,11 @@ class ElementwiseKernel:
 		if len(arrays) != self.nArrays:
 			raise KernelError("%s kernel takes %d array(s) %s, got %d, then %d arg(s) %s%s" % (
 				self.name, self.nArrays, self.names, len(arrays), self.nArgs,
-				self.op.params, ", then the random stream's key and counter" if self.op.isRandom else ""
+				self.op.params, ", then the random stream's key and counter" if self.isRandom else ""
 			))
 
 		randomStream = ()
-		if self.op.isRandom:
+		if self.isRandom:
 			if len(args) != self.nArgs + 2:
 				raise KernelError("%s kernel takes %d arg(s) %s and the random stream's key and counter, got %d arg(s)" % (
 					self.name, self.nArgs, self.op.params, len(args)
@@ -264,3 +271,11 @@ class ElementwiseKernel:
 
 	def run(self, arrays, span, args):
 		raise NotImplementedError
+
+	# a kernel is memoized per entry and dtype and never changes: a copy of a module that holds one
+	# (its plan of a pass) shares it, as it shares the kernel factories
+	def __copy__(self):
+		return self
+
+	def __deepcopy__(self, memo):
+		return self

@@ -49,6 +49,7 @@ class Activation(ShapeKeeping, Module):
 
 		self.actFunc = getattr(ElementWise, "%sKer" % spec.name)
 		self.actFuncDer = getattr(ElementWise, "%sDerKer" % spec.name)
+		self.plans = {}         # actFunc or actFuncDer -> its plan for the last dtype and size (see _plan)
 
 		if inplace and Config.showWarnings:
 			Config.getLogger().warning("%s is using inplace flag", self)
@@ -61,7 +62,7 @@ class Activation(ShapeKeeping, Module):
 		if self.inplace:
 			return source
 
-		out = gpuarray.empty(source.shape, dtype=source.dtype, allocator=gpuarray.memoryPool)
+		out = gpuarray.pooledLike(source)
 		if self.slc is not None:
 			gpuarray.copy(out, source)
 
@@ -71,37 +72,60 @@ class Activation(ShapeKeeping, Module):
 		"""Runs one kernel (kernels: actFunc or actFuncDer) into a fresh output (or over source when inplace).
 
 		When the module has checked its arrays (type, contiguity, dtype, shape), the kernel runs
-		without checking them again (its args still are, in its compute type); only an inplace
-		pass, whose output is an array the caller gave, still needs the overlap check. Otherwise (Config.disableDtypeShapeChecks, or a
-		backward after calcMode changed the dtype) the kernel checks everything, and a
-		KernelError is a ModuleError.
+		without checking them again, as the plan made at the first pass of this dtype and size says
+		(the kernel, its args checked in its compute type, the slice resolved); only an inplace
+		pass, whose output is an array the caller gave, still needs the overlap check. Otherwise
+		(Config.disableDtypeShapeChecks, or a backward after calcMode changed the dtype) the kernel
+		checks everything, and a KernelError is a ModuleError.
 		"""
 		dtype = source.dtype
+		# operands[0] is source; a backward's output data may predate a calcMode
+		if Config.disableDtypeShapeChecks or (
+			len(operands) > 1 and operands[1].dtype is not dtype and operands[1].dtype != dtype
+		):
+			return self._applyChecked(kernels, source, operands)
+
+		plan = self.plans.get(kernels)
+		if plan is None or plan[0] is not dtype or plan[1] != source.size or plan[2] is not self.slc or \
+				plan[3] is not self.actArgs:
+			plan = self._plan(kernels, dtype, source.size)
+
+		kernel, span, args = plan[4:]
+		out = self._output(source)
+		if span.count > 0:
+			if self.inplace:
+				self._checkOverlap(kernel, (out, ) + operands)
+			kernel.run((out, ) + operands, span, args)
+		return out
+
+	def _plan(self, kernels, dtype, size):
+		"""What a pass of dtype and size runs, made once: the kernel, the args (checked at construction;
+		whether they fit the compute type is the kernel's to say) and the slice resolved."""
 		try:
 			kernel = kernels(dtype)
-
-			# operands[0] is source; a backward's output data may predate a calcMode
-			if Config.disableDtypeShapeChecks or (
-				len(operands) > 1 and operands[1].dtype is not dtype and operands[1].dtype != dtype
-			):
-				out = self._output(source)
-				kernel(out, *operands, *self.actArgs, slice=self.slc)
-				return out
-
-			# the args were checked at construction; whether they fit the compute type is the
-			# kernel's to say (remembered there per set of args)
 			args = kernel.checkArgs(self.actArgs) if self.actArgs else ()
-			span = kernel.spans(self.slc, source.size)
-			out = self._output(source)
-			if span.count > 0:
-				if self.inplace:
-					checkOverlap(kernel.name, (out, ) + operands)
-				kernel.run((out, ) + operands, span, args)
+			span = kernel.spans(self.slc, size)
+		except KernelError as e:
+			raise self.error(str(e)) from None
 
+		plan = self.plans[kernels] = (dtype, size, self.slc, self.actArgs, kernel, span, args)
+		return plan
+
+	def _applyChecked(self, kernels, source, operands):
+		try:
+			kernel = kernels(source.dtype)
+			out = self._output(source)
+			kernel(out, *operands, *self.actArgs, slice=self.slc)
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
 		return out
+
+	def _checkOverlap(self, kernel, arrays):
+		try:
+			checkOverlap(kernel.name, arrays)
+		except KernelError as e:
+			raise self.error(str(e)) from None
 
 	def updateData(self, data):
 		self.data = self._apply(self.actFunc, data, (data, ))

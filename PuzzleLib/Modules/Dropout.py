@@ -11,7 +11,7 @@ from numbers import Real
 from PuzzleLib import Config
 from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
-from PuzzleLib.Kernels.Launch import KernelError, checkSlice
+from PuzzleLib.Kernels.Launch import KernelError, checkSlice, checkStream
 from PuzzleLib.Modules.Module import Module, ShapeKeeping
 
 
@@ -41,24 +41,73 @@ class Dropout(ShapeKeeping, Module):
 		self.slice = slicing
 		self.inplace = inplace
 		self.stream = None                 # the (key, counter) of the last train-mode forward pass
+		self.plan = None                   # what a pass of the last dtype and size runs (see _plan)
 
 		if inplace and Config.showWarnings:
 			Config.getLogger().warning("%s is using inplace flag", self)
 
 	def _apply(self, source, stream):
+		"""The dropout entry over source into a fresh output (or over source when inplace).
+
+		When the module has checked its arrays (type, contiguity, dtype, shape), the kernel runs
+		without checking them again, as the plan made at the first pass of this dtype and size says
+		(the kernel, p and scale checked in its compute type, the slice resolved); the stream is
+		still checked, as rng is the caller's. Otherwise (Config.disableDtypeShapeChecks) the
+		kernel checks everything, and a KernelError is a ModuleError.
+		"""
+		if Config.disableDtypeShapeChecks:
+			return self._applyChecked(source, stream)
+
+		plan = self.plan
+		if plan is None or plan[0] is not source.dtype or plan[1] != source.size or plan[2] is not self.slice or \
+				plan[3] is not self.p or plan[4] is not self.scale:
+			plan = self._plan(source.dtype, source.size)
+
+		kernel, span, args = plan[5:]
+		try:
+			key, counter = stream
+		except (TypeError, ValueError):          # not a pair: the kernel's check says what is wrong
+			return self._applyChecked(source, stream)
+		try:
+			stream = checkStream(kernel.name, key, counter)
+		except KernelError as e:
+			raise self.error(str(e)) from None
+
+		out = self._output(source)
+		if span.count > 0:
+			kernel.run((out, source), span, args + stream)
+		return out
+
+	def _plan(self, dtype, size):
+		try:
+			kernel = ElementWise.dropoutKer(dtype)
+			args = kernel.checkArgs((self.p, self.scale))
+			span = kernel.spans(self.slice, size)
+		except KernelError as e:
+			raise self.error(str(e)) from None
+
+		plan = self.plan = (dtype, size, self.slice, self.p, self.scale, kernel, span, args)
+		return plan
+
+	def _applyChecked(self, source, stream):
 		try:
 			kernel = ElementWise.dropoutKer(source.dtype)
-			if self.inplace:
-				out = source
-			else:
-				out = gpuarray.empty(source.shape, dtype=source.dtype, allocator=gpuarray.memoryPool)
-				if self.slice is not None:
-					gpuarray.copy(out, source)
-
+			out = self._output(source)
 			kernel(out, source, self.p, self.scale, *stream, slice=self.slice)
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
+		return out
+
+	def _output(self, source):
+		"""Where a pass writes: the source itself when inplace, else a pooled array (a copy of the
+		source where a slice leaves elements as they are)."""
+		if self.inplace:
+			return source
+
+		out = gpuarray.pooledLike(source)
+		if self.slice is not None:
+			gpuarray.copy(out, source)
 		return out
 
 	def updateData(self, data):

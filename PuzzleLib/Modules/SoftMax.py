@@ -1,6 +1,9 @@
 """SoftMax: the softmax over axis 1 (per spatial position for data of 3 or more dimensions)."""
 
+from PuzzleLib import Config
+from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Dnn import softmaxNd, softmaxNdBackward
+from PuzzleLib.Backend.Kernels.Rows import bound
 from PuzzleLib.Kernels.Launch import KernelError
 from PuzzleLib.Modules.Module import Module, ShapeKeeping
 
@@ -10,12 +13,19 @@ class SoftMax(ShapeKeeping, Module):
 		super().__init__(name)
 		self.registerBlueprint(locals())
 		self.gradUsesOutData = True
+		self.plans = {}         # row kernel name -> (dtype, shape, its bound call) of the last pass
 
 	def updateData(self, data):
-		try:
-			self.data = softmaxNd(data)
-		except KernelError as e:
-			raise self.error(str(e)) from None
+		# with the module's checks on, data is a contiguous array of the module's dtype and >= 2
+		# dimensions: what softmaxNd would check again
+		if Config.disableDtypeShapeChecks:
+			self.data = self._checked(softmaxNd, data)
+			return
+
+		out = gpuarray.pooledLike(data)
+		if data.size:
+			self._rows("softmax", data)(data, out)
+		self.data = out
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
 		if self.data is None:
@@ -24,8 +34,27 @@ class SoftMax(ShapeKeeping, Module):
 		super().backward(grad, updParamGrads, updGrad, scale, momentum)
 
 	def updateGrad(self, grad):
+		# the output may predate a calcMode: softmaxNdBackward refuses the dtypes' mismatch
+		data = self.data
+		if Config.disableDtypeShapeChecks or data.dtype is not grad.dtype:
+			self.grad = self._checked(softmaxNdBackward, data, grad)
+			return
+
+		out = gpuarray.pooledLike(grad)
+		if grad.size:
+			self._rows("softmax_backward", grad)(data, grad, out)
+		self.grad = out
+
+	def _rows(self, name, ary):
+		"""The row kernel's call over arrays like ary, bound at the first pass of its dtype and shape."""
+		plan = self.plans.get(name)
+		if plan is None or plan[0] is not ary.dtype or plan[1] != ary.shape:
+			plan = self.plans[name] = (ary.dtype, ary.shape, bound(name, ary.dtype, ary.shape))
+		return plan[2]
+
+	def _checked(self, function, *arrays):
 		try:
-			self.grad = softmaxNdBackward(self.data, grad)
+			return function(*arrays)
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
@@ -36,4 +65,3 @@ class SoftMax(ShapeKeeping, Module):
 	def checkGradShape(self, shape):
 		if shape != self.data.shape:
 			raise self.error("grad has shape %s, the output has shape %s" % (shape, self.data.shape))
-

@@ -56,5 +56,27 @@ def view(shape, axis):
 	return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
+_bound = {}
+_BOUND_KEPT = 256
+
+
+def bound(name, dtype, shape, axis=1):
+	"""fn(*arrays): row kernel name of dtype over arrays of shape seen along axis (shape not empty),
+	its view and launch worked out once per (name, dtype, shape, axis): a model calls it with the
+	same few shapes over and over. Arguments checked already."""
+	key = (name, dtype, shape, axis)
+	try:
+		return _bound[key]
+	except KeyError:
+		pass
+
+	N, C, S = view(shape, axis)
+	call = kernel(name, dtype).bind(N, C, S)
+	if len(_bound) >= _BOUND_KEPT:
+		_bound.clear()
+	_bound[key] = call
+	return call
+
+
 def newArray(shape, dtype):
 	return gpuarray.empty(shape, dtype=dtype, allocator=gpuarray.memoryPool)
