@@ -6,7 +6,7 @@ training step next to PyTorch (CPU torch on the CPU backend, CUDA torch on CUDA)
 runs the modules' part: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5, the mask drawn in
 the pass), forward and backward as a user calls them, in GB/s counting the bytes read and written,
 as ratios of the copy measured in the same run; then the warm per-call time of Activation, SoftMax
-and Dropout on a 32 x 32 float32 tensor.
+and Dropout, forward and backward, on a 32 x 32 float32 tensor (best of 20 runs of 1000 calls).
 
 `python -m PuzzleLib.Benchmark --only training [--samples N]` runs the training part (run()):
 - one epoch of an MLP 784-1024-1024-10 (relu), batch 256, float32, MomentumSGD, on random data of
@@ -31,7 +31,7 @@ import numpy as np
 
 from PuzzleLib import Backend, Config
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Benchmark import positiveInt, testData, timeit
+from PuzzleLib.Benchmark import bestPerCall, positiveInt, testData, timeit
 from PuzzleLib.Containers import Sequential
 from PuzzleLib.Cost import CrossEntropy
 from PuzzleLib.Handlers import Trainer
@@ -94,16 +94,24 @@ def trainingModules(size, dtype, repeat, out=print):
 	return rows
 
 
-def hostOverhead(size=1024, calls=2000, out=print):
-	"""Warm microseconds per forward call at small N (32 x 32): what a call costs beyond the memory traffic."""
-	data, _ = testData(size, np.float32)
-	data = data.reshape(32, size // 32)
+def hostOverhead(size=1024, calls=1000, repeat=20, out=print):
+	"""Warm microseconds per call on a 32 x (size / 32) float32 tensor, forward and backward, of
+	Activation(sigmoid), SoftMax and Dropout (p = 0.5): what a call costs beyond its memory traffic.
+	Each is the best of repeat runs of `calls` calls in a plain loop, every output dropped before
+	the next call (as a user's loop drops it, so the pool hands the same buffer back)."""
+	data, grad = testData(size, np.float32)
+	data, grad = data.reshape(32, size // 32), grad.reshape(32, size // 32)
+
+	out("per-call time, 32 x %d float32, best of %d runs of %d calls (us)" % (size // 32, repeat, calls))
+	out("%-20s %9s %9s" % ("module", "forward", "backward"))
 
 	results = {}
 	for label, module in (("Activation(sigmoid)", Activation("sigmoid")), ("SoftMax", SoftMax()), ("Dropout", Dropout(0.5))):
-		seconds = timeit(lambda: [module(data) for _ in range(calls)], 3) / calls
-		out("per-call time, 32 x %d float32 forward, %s: %.1f us" % (size // 32, label, seconds * 1e6))
-		results[label] = seconds
+		forward = bestPerCall(lambda: module(data), calls, repeat)
+		module(data)
+		backward = bestPerCall(lambda: module.backward(grad), calls, repeat)
+		out("%-20s %9.2f %9.2f" % (label, forward, backward))
+		results[label] = (forward, backward)
 
 	return results
 

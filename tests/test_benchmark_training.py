@@ -41,3 +41,29 @@ def test_epoch_and_update_comparisons_measure_each_side(backend):
 	rates = BenchmarkTraining.updateBandwidth(4096, 1, timeit)
 	assert set(rates) == {"SGD", "MomentumSGD", "Adam", "copy"} and rates["copy"] > 0
 	assert all(rates[name][0] > 0 and rates[name][1] > 0 for name in ("SGD", "MomentumSGD", "Adam"))
+
+
+def test_per_call_times_are_a_plain_loop_that_keeps_no_output(backend, monkeypatch):
+	"""The 32 x 32 per-call table times forward and backward of each module in a loop that drops
+	every output before the next call, as a user's loop does: the pool never holds more than a
+	few of them at once (a loop that kept them would make and free a buffer per call)."""
+	from PuzzleLib import BenchmarkTraining
+	from PuzzleLib.Backend import gpuarray
+
+	pool = gpuarray.memoryPool
+	before, peak = pool.active_blocks, [0]
+	allocate = pool.allocate if backend == "cuda" else pool.allocateArray
+	name = "allocate" if backend == "cuda" else "allocateArray"
+
+	def counting(*args):
+		peak[0] = max(peak[0], pool.active_blocks - before)
+		return allocate(*args)
+
+	monkeypatch.setattr(pool, name, counting, raising=False)
+	lines = []
+	results = BenchmarkTraining.hostOverhead(calls=200, repeat=2, out=lines.append)
+
+	assert set(results) == {"Activation(sigmoid)", "SoftMax", "Dropout"}
+	assert all(forward > 0 and backward > 0 for forward, backward in results.values())
+	assert len(lines) == 2 + len(results) and all(label in "\n".join(lines) for label in results)
+	assert peak[0] <= 8, "the per-call loop held %d outputs at once" % peak[0]

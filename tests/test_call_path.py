@@ -88,3 +88,116 @@ def test_the_lean_module_path_still_refuses_a_stale_dtype_and_an_overlap(facade)
 	with pytest.raises(ModuleError, match="overlaps"):
 		inplace.backward(big[1:9])
 	assert np.array_equal(big.get(), before)
+
+
+def test_a_modules_plan_follows_its_slice_args_size_and_dtype(facade):
+	"""A module runs what it worked out at its first pass of a dtype and size; a changed slice, args,
+	size or dtype makes a new plan, never a stale one."""
+	gpuarray, _ = facade
+	from PuzzleLib.Modules import Activation
+
+	host = np.linspace(-2, 2, 12, dtype=np.float32)
+	act = Activation("leakyRelu", args=(0.5, ))
+	assert np.array_equal(act(gpuarray.to_gpu(host)).get(), np.where(host > 0, host, np.float32(0.5) * host))
+
+	act.slc = slice(2, 6)
+	expected = host.copy()
+	expected[2:6] = np.where(host[2:6] > 0, host[2:6], np.float32(0.5) * host[2:6])
+	assert np.array_equal(act(gpuarray.to_gpu(host)).get(), expected)
+
+	act.slc, act.actArgs = None, (0.25, )
+	assert np.array_equal(act(gpuarray.to_gpu(host)).get(), np.where(host > 0, host, np.float32(0.25) * host))
+
+	short = host[:5]
+	assert np.array_equal(act(gpuarray.to_gpu(short)).get(), np.where(short > 0, short, np.float32(0.25) * short))
+
+	act.calcMode(np.float64)
+	wide = host.astype(np.float64)
+	assert np.array_equal(act(gpuarray.to_gpu(wide)).get(), np.where(wide > 0, wide, 0.25 * wide))
+
+
+def test_softmax_lean_backward_refuses_an_output_of_another_dtype(facade):
+	gpuarray, _ = facade
+	from PuzzleLib.Modules import ModuleError, SoftMax
+
+	softmax = SoftMax()
+	softmax(gpuarray.to_gpu(np.zeros((2, 3), dtype=np.float32)))
+	softmax.calcMode(np.float64)                   # the output is still float32
+	with pytest.raises(ModuleError, match="float32"):
+		softmax.backward(gpuarray.to_gpu(np.ones((2, 3), dtype=np.float64)))
+
+
+class _Stream:
+	def __init__(self, stream):
+		self.stream = stream
+
+	def reserve(self, size):
+		return self.stream
+
+
+@pytest.mark.parametrize("stream", [(1.5, 0), (True, 0), (1, 2, 3), (7, )], ids=["float", "bool", "three", "one"])
+def test_dropout_lean_path_still_checks_the_generators_stream(facade, stream):
+	"""The generator is the caller's: what its reserve returns is checked on every pass, and a refused
+	pass writes nothing and keeps the module as it was."""
+	gpuarray, _ = facade
+	from PuzzleLib.Modules import Dropout, ModuleError
+
+	drop = Dropout(0.5, rng=_Stream((3, 4)))
+	x = gpuarray.to_gpu(np.ones(64, dtype=np.float32))
+	drop(x)                                         # the plan is made
+	data, key = drop.data, drop.stream
+
+	drop.rng = _Stream(stream)
+	with pytest.raises(ModuleError, match="random stream|arg"):
+		drop(x)
+	assert drop.data is data and drop.stream == key
+
+
+def test_a_module_deep_copies_after_a_pass_and_reset(facade):
+	"""What a module remembers of its passes (its plans, holding memoized kernels) does not stop a
+	copy of it, and the copy computes as the original."""
+	import copy
+	gpuarray, _ = facade
+	from PuzzleLib.Modules import Activation, Dropout, SoftMax
+
+	x = gpuarray.to_gpu(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4))
+	for module in (Activation("clip", args=(-0.5, 0.5)), SoftMax(), Dropout(0.5, rng=_Stream((1, 2)))):
+		expected = module(x).get()
+		module.reset()
+		twin = copy.deepcopy(module)
+		assert np.array_equal(twin(x).get(), expected), module
+
+
+def test_a_pooled_buffer_returns_when_its_last_view_dies(backend):
+	if backend != "cpu":
+		pytest.skip("the CPU pool's own bookkeeping")
+	import gc, sys
+	from PuzzleLib.Backend import gpuarray
+	from PuzzleLib.CPU.MemoryPool import MemoryPool
+
+	pool = MemoryPool()
+	ary = gpuarray.empty((4, 8), dtype=np.float32, allocator=pool)
+	assert ary.ptr % 64 == 0 and type(ary.gpudata) is np.ndarray and ary.gpudata.flags.writeable
+	view, tail = ary.reshape(32), ary[2:]
+	ptr = ary.ptr
+	del ary
+	assert pool.activeBlocks == 1 and pool.heldBlocks == 0
+
+	block = view.gpudata.base
+	while not hasattr(block, "pool"):
+		block = block.base
+	unraisable = []
+	hook, sys.unraisablehook = sys.unraisablehook, unraisable.append
+	try:
+		copied = block.copy()                       # a copy numpy makes of the block owns no buffer
+		del copied, view, block
+		gc.collect()
+		assert pool.activeBlocks == 1
+		del tail
+		gc.collect()
+	finally:
+		sys.unraisablehook = hook
+
+	assert not unraisable, [u.exc_value for u in unraisable]
+	assert pool.activeBlocks == 0 and pool.heldBlocks == 1
+	assert gpuarray.empty(32, dtype=np.float32, allocator=pool).ptr == ptr

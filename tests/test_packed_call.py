@@ -100,3 +100,36 @@ def test_the_packed_call_is_read_field_by_field(tmp_path, name, dtype):
 	for (field, kind), line, value in zip(fields(op), lines, expected):
 		got = float.fromhex(line) if kind == "float" else int(line)
 		assert got == value, "%s %s: field %s reads %r, packed %r" % (name, np.dtype(dtype), field, got, value)
+
+
+@pytest.mark.parametrize("dtype", Source.DTYPES, ids=str)
+def test_the_row_kernels_packed_call_is_read_field_by_field(tmp_path, dtype):
+	"""Each row kernel's struct, as its own source declares it, reads back what rowCallFormat packs:
+	the arrays' addresses, then C, S and N."""
+	cc = HostCompiler.findCompiler()
+	if cc is None:
+		pytest.skip("no host C compiler")
+
+	from PuzzleLib.CPU.Rows import KERNELS
+	source = Source.rowsSource(dtype)
+	for kernel, arity in KERNELS.items():
+		name = "%s_%s" % (kernel, Source.SHORT_NAME[dtype])
+		declaration = re.search(r"struct %s_args \{.*?\};" % name, source).group(0)
+		pointers = re.findall(r"\*\s*(\w+);", declaration)
+		assert len(pointers) == arity, declaration
+
+		prints = ['\tprintf("%%llu\\n", (unsigned long long)(uintptr_t)a.%s);' % field for field in pointers] + [
+			'\tprintf("%%lld\\n", (long long)a.%s);' % field for field in ("C", "S", "N")
+		]
+		packer = struct.Struct(Source.rowCallFormat(arity))
+		program = tmp_path / name
+		(tmp_path / (name + ".c")).write_text(READER % dict(
+			struct=declaration, name=name, size=packer.size, prints="\n".join(prints)
+		))
+		subprocess.run([cc, "-O1", "-o", str(program), str(tmp_path / (name + ".c"))], check=True, capture_output=True)
+
+		expected = [0x7F0000000000 + 0x1000 * (k + 1) + 64 * k for k in range(arity)] + [(1 << 40) + 3, -((1 << 33) + 5), (1 << 41) + 7]
+		run = subprocess.run([str(program)], input=packer.pack(*expected), capture_output=True, check=True)
+		size, *lines = run.stdout.decode().split()
+		assert int(size) == packer.size
+		assert [int(line) for line in lines] == expected, name

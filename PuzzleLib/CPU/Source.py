@@ -250,9 +250,9 @@ static inline void pz_run_rows(pz_range_fn fn, const void *args, int64_t rows, i
 
 
 def rowKernelSource(name, arrays, statement):
-	"""A CPU row kernel `void name(const struct name_args *)` that runs `statement` for every row
-	(n, s) of the (N, C, S) view on the thread team. It takes its call packed (rowCallFormat): the
-	arrays' addresses, then C, S and N.
+	"""A CPU row kernel `void name(const void *packed)` that runs `statement` for every row (n, s)
+	of the (N, C, S) view on the thread team. It takes its call packed as rowCallFormat says (the
+	struct `name_args`: the arrays' addresses, then C, S and N), as the elementwise kernels do.
 
 	arrays: the pointer parameters as (C type, name), e.g. ("const float *", "x"). statement: C that
 	computes one row from `base` (the offset of its first element), `r` (its index n S + s), C and
@@ -284,9 +284,12 @@ static void %(name)s_range(const void *argp, int64_t begin, int64_t end)
 	}
 }
 
-void %(name)s(const struct %(name)s_args *a)
+/* copied out first: the packed bytes need not be aligned for the struct */
+void %(name)s(const void *packed)
 {
-	pz_run_rows(%(name)s_range, a, a->N * a->S, a->C);
+	struct %(name)s_args a;
+	memcpy(&a, packed, sizeof a);
+	pz_run_rows(%(name)s_range, &a, a.N * a.S, a.C);
 }
 """ % dict(name=name, fields=fields, unpack=unpack, statement=statement)
 
@@ -314,12 +317,14 @@ static void add_vec_%(name)s_range(const void *argp, int64_t begin, int64_t end)
 	}
 }
 
-void add_vec_%(name)s(const struct add_vec_%(name)s_args *a)
+void add_vec_%(name)s(const void *packed)
 {
-	if (a->S == 1)
-		pz_run_rows(add_vec_%(name)s_range, a, a->N, a->C);
+	struct add_vec_%(name)s_args a;
+	memcpy(&a, packed, sizeof a);
+	if (a.S == 1)
+		pz_run_rows(add_vec_%(name)s_range, &a, a.N, a.C);
 	else
-		pz_run_rows(add_vec_%(name)s_range, a, a->N * a->C, a->S);
+		pz_run_rows(add_vec_%(name)s_range, &a, a.N * a.C, a.S);
 }
 """
 

@@ -160,21 +160,22 @@ class Module:
 
 	def checkArray(self, ary, what):
 		"""A C-contiguous GPUArray, or a list of them where the module takes several."""
+		if isinstance(ary, gpuarray.GPUArray):
+			if not gpuarray.isContiguous(ary):
+				raise self.error("%s must be C-contiguous (make a contiguous copy with .copy()), got strides %s" % (
+					what, ary.strides
+				))
+			return
+
 		# a list of arrays for a module of several inputs; a list of anything else (host data) is refused whole
 		if isinstance(ary, list) and any(isinstance(item, gpuarray.GPUArray) for item in ary):
 			for i, item in enumerate(ary):
 				self.checkArray(item, "%s[%d]" % (what, i))
 			return
 
-		if not isinstance(ary, gpuarray.GPUArray):
-			raise self.error("%s must be a %s.GPUArray (use gpuarray.to_gpu), got %s" % (
-				what, gpuarray.GPUArray.__module__, type(ary).__name__
-			))
-
-		if not gpuarray.isContiguous(ary):
-			raise self.error("%s must be C-contiguous (make a contiguous copy with .copy()), got strides %s" % (
-				what, ary.strides
-			))
+		raise self.error("%s must be a %s.GPUArray (use gpuarray.to_gpu), got %s" % (
+			what, gpuarray.GPUArray.__module__, type(ary).__name__
+		))
 
 	def updateData(self, data):
 		raise NotImplementedError()
