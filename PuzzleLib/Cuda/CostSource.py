@@ -105,21 +105,8 @@ __global__ void cost_xent_rows_%(name)s(const %(s)s *x, const int *labels, const
 __global__ void cost_argmax_errors_rows_%(name)s(const %(s)s *x, const int *labels, double *partials, const long long N, const long long C)
 {
 	double total = 0.0;
-	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
-		const %(s)s *row = x + n * C;
-
-		/* a thread with no element offers -inf at index C: it loses to every real entry */
-		%(ctype)s top = -INFINITY;
-		long long best = C;
-		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
-			const %(ctype)s v = pz_row_load_%(name)s(row[c]);
-			if (pz_argmax_wins_%(name)s(v, c, top, best)) {
-				top = v;
-				best = c;
-			}
-		}
-		total += pz_block_argmax_%(name)s(top, best) != labels[n] ? 1.0 : 0.0;
-	}
+	for (long long n = blockIdx.x; n < N; n += gridDim.x)
+		total += pz_block_argmax_row_%(name)s(x + n * C, C) != labels[n] ? 1.0 : 0.0;
 	if (threadIdx.x == 0)
 		partials[blockIdx.x] = total;
 }
@@ -179,7 +166,7 @@ def costsSource(dtype):
 	name, s = SHORT_NAME[dtype], Source.STORAGE_CTYPE[dtype]
 	load, store = Source._converters(dtype, COMPUTE_CTYPE[dtype])
 
-	kernels = [ROWS_TEMPLATE % dict(name=name, s=s, row=_ROW), BLOCK_ROWS_TEMPLATE % dict(name=name, s=s, ctype=COMPUTE_CTYPE[dtype])]
+	kernels = [ROWS_TEMPLATE % dict(name=name, s=s, row=_ROW), BLOCK_ROWS_TEMPLATE % dict(name=name, s=s)]
 	kernels += [_elementKernel(*spec) for spec in CostRows.elementCosts(dtype, s, "int")]
 	kernels += [RANGE_TEMPLATE % dict(name=name, t=s), RANGE_TEMPLATE % dict(name=CostRows.LABEL_SUFFIX, t="int")]
 

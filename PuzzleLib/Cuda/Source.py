@@ -339,6 +339,22 @@ __device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, c
 	return pz_block_sum(sum);
 }
 
+/* the index of a row's first maximum (a NaN the maximum) by the block; every thread gets it */
+__device__ long long pz_block_argmax_row_%(name)s(const %(s)s *row, const long long C)
+{
+	/* a thread with no element offers -inf at index C: it loses to every real entry */
+	%(ctype)s top = -INFINITY;
+	long long best = C;
+	for (long long c = threadIdx.x; c < C; c += blockDim.x) {
+		const %(ctype)s v = pz_row_load_%(name)s(row[c]);
+		if (pz_argmax_wins_%(name)s(v, c, top, best)) {
+			top = v;
+			best = c;
+		}
+	}
+	return pz_block_argmax_%(name)s(top, best);
+}
+
 /* }}} */
 """
 
@@ -384,19 +400,7 @@ __global__ void softmax_backward_rows_%(name)s(const %(s)s *y, const %(s)s *g, %
 __global__ void argmax_rows_%(name)s(const %(s)s *x, int *out, const long long N, const long long C)
 {
 	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
-		const %(s)s *row = x + n * C;
-
-		/* a thread with no element offers -inf at index C: it loses to every real entry */
-		%(ctype)s top = -INFINITY;
-		long long best = C;
-		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
-			const %(ctype)s v = pz_row_load_%(name)s(row[c]);
-			if (pz_argmax_wins_%(name)s(v, c, top, best)) {
-				top = v;
-				best = c;
-			}
-		}
-		best = pz_block_argmax_%(name)s(top, best);
+		const long long best = pz_block_argmax_row_%(name)s(x + n * C, C);
 		if (threadIdx.x == 0)
 			out[n] = (int)best;
 	}
