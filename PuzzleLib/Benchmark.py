@@ -17,7 +17,7 @@ percall: warm microseconds per call at N = 2^10, 2^15, 2^20, next to torch when 
 crossover (CPU): one thread against the team at sizes around the parallel threshold.
 modules: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5) forward and backward as ratios of
 copy, and the warm per-call time of Activation, SoftMax and Dropout at 32 x 32, forward and backward
-(BenchmarkTraining; best of 20 runs of 1000 calls).
+(BenchmarkTraining; best of 50 runs of 200 calls).
 linear: Linear's training step and per-call time (BenchmarkLinear).
 training: one epoch of an MLP through Trainer.train and one MomentumSGD / Adam update, next to
 PyTorch (BenchmarkTraining.run; --samples sets the epoch's size).

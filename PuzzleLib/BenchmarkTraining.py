@@ -6,7 +6,7 @@ training step next to PyTorch (CPU torch on the CPU backend, CUDA torch on CUDA)
 runs the modules' part: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5, the mask drawn in
 the pass), forward and backward as a user calls them, in GB/s counting the bytes read and written,
 as ratios of the copy measured in the same run; then the warm per-call time of Activation, SoftMax
-and Dropout, forward and backward, on a 32 x 32 float32 tensor (best of 20 runs of 1000 calls).
+and Dropout, forward and backward, on a 32 x 32 float32 tensor (best of 50 runs of 200 calls).
 
 `python -m PuzzleLib.Benchmark --only training [--samples N]` runs the training part (run()):
 - one epoch of an MLP 784-1024-1024-10 (relu), batch 256, float32, MomentumSGD, on random data of
@@ -94,7 +94,7 @@ def trainingModules(size, dtype, repeat, out=print):
 	return rows
 
 
-def hostOverhead(size=1024, calls=1000, repeat=20, out=print):
+def hostOverhead(size=1024, calls=200, repeat=50, out=print):
 	"""Warm microseconds per call on a 32 x (size / 32) float32 tensor, forward and backward, of
 	Activation(sigmoid), SoftMax and Dropout (p = 0.5): what a call costs beyond its memory traffic.
 	Each is the best of repeat runs of `calls` calls in a plain loop, every output dropped before

@@ -136,6 +136,15 @@ class CompiledKernel(Kernel):
 		else:
 			self.function(self.pack(*[ary.ptr for ary in arrays], start, step, *args, count))
 
+	def bind(self, span, args):
+		function, pack = self.function, self.pack
+		start, step, count = span
+		if self.nArrays == 2:
+			return lambda out, source: function(pack(out.ptr, source.ptr, start, step, *args, count))
+		if self.nArrays == 3:
+			return lambda out, first, second: function(pack(out.ptr, first.ptr, second.ptr, start, step, *args, count))
+		return super().bind(span, args)
+
 
 class NumpyKernel(Kernel):
 	"""The formula evaluated by numpy, a cache-sized chunk at a time: the temporaries each step of a

@@ -272,6 +272,12 @@ class ElementwiseKernel:
 	def run(self, arrays, span, args):
 		raise NotImplementedError
 
+	def bind(self, span, args):
+		"""fn(*arrays): run over span with args, both checked already, for a caller that makes it
+		once and calls it pass after pass (a module's plan); the arrays are not checked."""
+		run = self.run
+		return lambda *arrays: run(arrays, span, args)
+
 	# a kernel is memoized per entry and dtype and never changes: a copy of a module that holds one
 	# (its plan of a pass) shares it, as it shares the kernel factories
 	def __copy__(self):

@@ -90,17 +90,18 @@ class Activation(ShapeKeeping, Module):
 				plan[3] is not self.actArgs:
 			plan = self._plan(kernels, dtype, source.size)
 
-		kernel, span, args = plan[4:]
 		out = self._output(source)
-		if span.count > 0:
+		call = plan[5]
+		if call is not None:                   # None: the slice selects no element
 			if self.inplace:
-				self._checkOverlap(kernel, (out, ) + operands)
-			kernel.run((out, ) + operands, span, args)
+				self._checkOverlap(plan[4], (out, ) + operands)
+			call(out, *operands)
 		return out
 
 	def _plan(self, kernels, dtype, size):
-		"""What a pass of dtype and size runs, made once: the kernel, the args (checked at construction;
-		whether they fit the compute type is the kernel's to say) and the slice resolved."""
+		"""What a pass of dtype and size runs, made once: the kernel, and its call bound to the args
+		(checked at construction; whether they fit the compute type is the kernel's to say) and the
+		slice resolved."""
 		try:
 			kernel = kernels(dtype)
 			args = kernel.checkArgs(self.actArgs) if self.actArgs else ()
@@ -108,7 +109,8 @@ class Activation(ShapeKeeping, Module):
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
-		plan = self.plans[kernels] = (dtype, size, self.slc, self.actArgs, kernel, span, args)
+		call = kernel.bind(span, args) if span.count > 0 else None
+		plan = self.plans[kernels] = (dtype, size, self.slc, self.actArgs, kernel, call)
 		return plan
 
 	def _applyChecked(self, kernels, source, operands):
