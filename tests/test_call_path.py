@@ -201,3 +201,33 @@ def test_a_pooled_buffer_returns_when_its_last_view_dies(backend):
 	assert not unraisable, [u.exc_value for u in unraisable]
 	assert pool.activeBlocks == 0 and pool.heldBlocks == 1
 	assert gpuarray.empty(32, dtype=np.float32, allocator=pool).ptr == ptr
+
+
+@pytest.mark.parametrize("name", ["relu", "reluDer", "leakyRelu", "dropout", "adam"])
+def test_a_bound_call_computes_what_the_checked_call_does(facade, backend, name):
+	"""kernel.bind(span, args), the call a module's plan keeps, writes bit for bit what the checked
+	call writes, for two, three and four arrays, with params and with a random stream, over the
+	whole arrays and a stepped slice, on every kernel path of the backend."""
+	gpuarray, ElementWise = facade
+	from PuzzleLib.Kernels.Table import TABLE
+
+	op = TABLE[name]
+	kernels = [getattr(ElementWise, name + "Ker")(np.float32)]
+	if backend == "cpu":
+		from PuzzleLib.CPU import ElementWise as CpuElementWise
+		kernels.append(CpuElementWise.kernel(op, np.dtype(np.float32), path="numpy"))
+
+	args = {"leakyRelu": (0.2, ), "dropout": (0.25, 1 / 0.75), "adam": (0.01, 0.9, 0.99, 1e-8)}.get(name, ())
+	stream = (5, -9) if op.isRandom else ()
+	rng = np.random.default_rng(3)
+	hosts = [rng.standard_normal(101).astype(dtype) for dtype in op.arrayDtypes(np.dtype(np.float32))]
+
+	for kernel in kernels:
+		for slc in (None, slice(3, 90, 7)):
+			checked = [gpuarray.to_gpu(host) for host in hosts]
+			bound = [gpuarray.to_gpu(host) for host in hosts]
+			kernel(*checked, *args, *stream, slice=slc)
+			kernel.bind(kernel.spans(slc, 101), kernel.checkArgs(args))(*bound, *stream)
+
+			for k, (a, b) in enumerate(zip(checked, bound)):
+				assert a.get().tobytes() == b.get().tobytes(), "%s %s, array %d, slice %s" % (kernel.name, type(kernel).__name__, k, slc)

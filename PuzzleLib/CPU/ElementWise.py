@@ -137,12 +137,13 @@ class CompiledKernel(Kernel):
 			self.function(self.pack(*[ary.ptr for ary in arrays], start, step, *args, count))
 
 	def bind(self, span, args):
+		# the packed order: arrays, start, step, params, the random stream, count
 		function, pack = self.function, self.pack
 		start, step, count = span
 		if self.nArrays == 2:
-			return lambda out, source: function(pack(out.ptr, source.ptr, start, step, *args, count))
+			return lambda a, b, *stream: function(pack(a.ptr, b.ptr, start, step, *args, *stream, count))
 		if self.nArrays == 3:
-			return lambda out, first, second: function(pack(out.ptr, first.ptr, second.ptr, start, step, *args, count))
+			return lambda a, b, c, *stream: function(pack(a.ptr, b.ptr, c.ptr, start, step, *args, *stream, count))
 		return super().bind(span, args)
 
 

@@ -273,10 +273,14 @@ class ElementwiseKernel:
 		raise NotImplementedError
 
 	def bind(self, span, args):
-		"""fn(*arrays): run over span with args, both checked already, for a caller that makes it
-		once and calls it pass after pass (a module's plan); the arrays are not checked."""
-		run = self.run
-		return lambda *arrays: run(arrays, span, args)
+		"""fn(*arrays[, key, counter]): run over span with args, both checked already, for a caller
+		that makes it once and calls it pass after pass (a module's plan); the arrays are not
+		checked, nor the random stream's key and counter (signed 64-bit ints, as checkStream makes
+		them), which an entry with a random operand takes after its arrays."""
+		run, nArrays = self.run, self.nArrays
+		if not self.isRandom:
+			return lambda *arrays: run(arrays, span, args)
+		return lambda *operands: run(operands[:nArrays], span, args + operands[nArrays:])
 
 	# a kernel is memoized per entry and dtype and never changes: a copy of a module that holds one
 	# (its plan of a pass) shares it, as it shares the kernel factories

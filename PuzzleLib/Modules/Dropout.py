@@ -63,22 +63,24 @@ class Dropout(ShapeKeeping, Module):
 				plan[3] is not self.p or plan[4] is not self.scale:
 			plan = self._plan(source.dtype, source.size)
 
-		kernel, span, args = plan[5:]
+		kernel, call = plan[5:]
 		try:
 			key, counter = stream
 		except (TypeError, ValueError):          # not a pair: the kernel's check says what is wrong
 			return self._applyChecked(source, stream)
 		try:
-			stream = checkStream(kernel.name, key, counter)
+			key, counter = checkStream(kernel.name, key, counter)
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
 		out = self._output(source)
-		if span.count > 0:
-			kernel.run((out, source), span, args + stream)
+		if call is not None:                     # None: the slice selects no element
+			call(out, source, key, counter)
 		return out
 
 	def _plan(self, dtype, size):
+		"""What a pass of dtype and size runs, made once: the kernel, and its call bound to p and
+		scale (checked in its compute type) and the slice resolved."""
 		try:
 			kernel = ElementWise.dropoutKer(dtype)
 			args = kernel.checkArgs((self.p, self.scale))
@@ -86,7 +88,8 @@ class Dropout(ShapeKeeping, Module):
 		except KernelError as e:
 			raise self.error(str(e)) from None
 
-		plan = self.plan = (dtype, size, self.slice, self.p, self.scale, kernel, span, args)
+		call = kernel.bind(span, args) if span.count > 0 else None
+		plan = self.plan = (dtype, size, self.slice, self.p, self.scale, kernel, call)
 		return plan
 
 	def _applyChecked(self, source, stream):
