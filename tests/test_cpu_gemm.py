@@ -94,3 +94,19 @@ def test_blas_threads_and_gemm_use_one_library(cpu):
 	for multiplyAdds, expected in ((1, 1), (BlasThreads.SMALL_PRODUCT, BlasThreads._allThreads)):
 		BlasThreads.forProduct(multiplyAdds)
 		assert controller.num_threads == expected
+
+
+def test_every_openblas_loaded_reproduces_matmul_through_its_entry(cpu):
+	"""The integer width of cblas_?gemm is read from each library's configuration: numpy's wheel
+	ships a 64-bit-integer OpenBLAS, scipy's a 32-bit one; both must compute the right product."""
+	threadpoolctl = pytest.importorskip("threadpoolctl")
+	pytest.importorskip("scipy.linalg")
+	from PuzzleLib.CPU import NumpyBlas
+
+	libraries = [ctl.filepath for ctl in threadpoolctl.ThreadpoolController().select(internal_api="openblas").lib_controllers]
+	if not libraries:
+		pytest.skip("no OpenBLAS loaded here")
+
+	for filepath in libraries:
+		entry = NumpyBlas.openblasGemm(filepath)
+		assert entry is not None and entry.reproducesMatmul(), filepath

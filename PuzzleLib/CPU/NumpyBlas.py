@@ -7,8 +7,9 @@ out = alpha op(A) op(B) + beta out one BLAS call, with the same kernels numpy's 
 
 The library is found through threadpoolctl (it comes with scikit-learn): the first BLAS loaded,
 as every other user of BLAS imports numpy first, or the one shipped inside numpy's wheel. Only
-OpenBLAS's symbol names are known here (with scipy-openblas's prefix and ILP64 suffix), and the
-entry must reproduce numpy's matmul on a small product before it is used. Where any of that
+OpenBLAS's symbol names are known here (with scipy-openblas's prefix and ILP64 suffix; the
+integer width is what the library's configuration string says), and the entry must reproduce
+numpy's matmul on a small product before it is used. Where any of that
 fails, gemm() is None and the caller keeps numpy's matmul.
 """
 
@@ -39,7 +40,9 @@ class Gemm:
 	"""The cblas ?gemm entries of one OpenBLAS library, called on C-contiguous arrays."""
 
 	def __init__(self, lib, prefix, suffix):
-		index = ctypes.c_int64 if suffix else ctypes.c_int
+		config = getattr(lib, "%sopenblas_get_config%s" % (prefix, suffix))
+		config.restype, config.argtypes = ctypes.c_char_p, []
+		index = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int
 		self.entries = {}
 
 		for dtype, letter, real in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
@@ -77,18 +80,23 @@ class Gemm:
 		return True
 
 
-@functools.lru_cache(maxsize=None)
-def gemm():
-	"""numpy's BLAS gemm as a Gemm, or None where it cannot be reached (see the module's text)."""
-	ctl = controller()
-	if ctl is None or ctl.internal_api != "openblas":
-		return None
-
+def openblasGemm(filepath):
+	"""The Gemm of the OpenBLAS library at filepath, or None (not OpenBLAS, entries missing, or
+	they do not reproduce numpy's matmul)."""
 	try:
-		lib = ctypes.CDLL(ctl.filepath)
+		lib = ctypes.CDLL(filepath)
 		affixes = [(p, s) for p in _PREFIXES for s in _SUFFIXES if hasattr(lib, "%sopenblas_get_num_threads%s" % (p, s))]
 		entry = Gemm(lib, *affixes[0]) if affixes else None
 	except (OSError, AttributeError):
 		return None
 
 	return entry if entry is not None and entry.reproducesMatmul() else None
+
+
+@functools.lru_cache(maxsize=None)
+def gemm():
+	"""numpy's BLAS gemm as a Gemm, or None where it cannot be reached (see the module's text)."""
+	ctl = controller()
+	if ctl is None or ctl.internal_api != "openblas":
+		return None
+	return openblasGemm(ctl.filepath)
