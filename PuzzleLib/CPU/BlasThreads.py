@@ -2,8 +2,8 @@
 
 OpenBLAS wakes all its threads for any product; for a small one (a tiny MLP's batch) waking them
 costs far more than the product, and on a busy machine 50x more. So small products run on one
-thread and large ones on all. Threads are set through threadpoolctl where it is installed (it
-comes with scikit-learn); without it BLAS keeps its own setting.
+thread and large ones on all. Threads are set through threadpoolctl, on the library NumpyBlas
+found (the one its gemm calls); where threadpoolctl cannot read the BLAS, it keeps its own setting.
 """
 
 import os

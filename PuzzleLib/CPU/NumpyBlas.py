@@ -5,7 +5,7 @@ accumulated into its grad, a layer's product onto its bias) would take a scratch
 to add it. The library numpy calls exports cblas_?gemm with beta; calling it directly makes
 out = alpha op(A) op(B) + beta out one BLAS call, with the same kernels numpy's matmul runs.
 
-The library is found through threadpoolctl (it comes with scikit-learn): the first BLAS loaded,
+The library is found through threadpoolctl (a dependency): the first BLAS loaded,
 as every other user of BLAS imports numpy first, or the one shipped inside numpy's wheel. Only
 OpenBLAS's symbol names are known here (with scipy-openblas's prefix and ILP64 suffix; the
 integer width is what the library's configuration string says), and the entry must reproduce
