@@ -110,3 +110,11 @@ def test_every_openblas_loaded_reproduces_matmul_through_its_entry(cpu):
 	for filepath in libraries:
 		entry = NumpyBlas.openblasGemm(filepath)
 		assert entry is not None and entry.reproducesMatmul(), filepath
+
+
+def test_accumulation_benchmark_prints_both_sides(cpu):
+	from PuzzleLib import BenchmarkLinear
+	lines = []
+	best, reference, ratio = BenchmarkLinear.accumulation(1, batch=8, insize=16, outsize=12, out=lines.append)
+	assert best > 0 and reference > 0 and ratio == reference / best
+	assert lines and lines[0].startswith("x^T g added into a (16, 12) grad, batch 8, float32:")
