@@ -18,7 +18,8 @@ crossover (CPU): one thread against the team at sizes around the parallel thresh
 modules: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5) forward and backward as ratios of
 copy, and the warm per-call time of Activation, SoftMax and Dropout at 32 x 32, forward and backward
 (BenchmarkTraining; best of 50 runs of 200 calls).
-linear: Linear's training step and per-call time (BenchmarkLinear).
+linear: Linear's training step, a weight gradient accumulated into its grad (CPU), and per-call
+time (BenchmarkLinear).
 training: one epoch of an MLP through Trainer.train and one MomentumSGD / Adam update, next to
 PyTorch (BenchmarkTraining.run; --samples sets the epoch's size).
 costs: CrossEntropy's loss and gradient per call at 256 x 10 and 4096 x 1000, next to PyTorch's
@@ -475,6 +476,7 @@ def main():
 			from PuzzleLib import BenchmarkLinear
 			for dtype in dtypes:
 				BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
+			BenchmarkLinear.accumulation(args.repeat)
 			BenchmarkLinear.perCall(timeit)
 		elif section == "modules":
 			from PuzzleLib import BenchmarkTraining
