@@ -50,6 +50,26 @@ def test_random_rows_of_many_lengths_within_8_ulp(backend):
 		reference.assertClose(SoftMax()(gpu(x)).get(), softmaxReference(x), "softmax C=%d" % C, bound=8)
 
 
+def test_differences_that_float_cannot_hold_are_within_8_ulp(backend):
+	"""Rows whose x - max is not a float: the maximum's ulp is coarser than the entries' ones, and
+	exp(d) turns an absolute error in d into a relative one |d| times larger (rounding d near -70
+	alone would cost ~30 ulp). Also differences near -88 (outputs near the smallest normal) and rows
+	near +-1e4."""
+	from PuzzleLib.Modules import SoftMax
+	rng = np.random.default_rng(11)
+	for C in (10, 33, 1024):
+		rows = [
+			np.concatenate([[60.1], -10 + rng.uniform(-1e-3, 1e-3, C - 1)]),
+			np.concatenate([[40.3], rng.uniform(-30, 30, C - 1)]),
+			np.concatenate([[50.123], rng.uniform(-40, 50, C - 1)]),
+			np.concatenate([[3.7], rng.uniform(-85, -83, C - 1)]),
+			1e4 + rng.standard_normal(C) * 20,
+			-1e4 + rng.standard_normal(C) * 20,
+		]
+		x = np.array(rows).astype(np.float32)
+		reference.assertClose(SoftMax()(gpu(x)).get(), softmaxReference(x), "softmax C=%d" % C, bound=8)
+
+
 def test_a_row_of_only_minus_infinity_is_uniform(backend):
 	from PuzzleLib.Backend.Dnn import softmaxNd
 	x = np.full((2, 5), -np.inf, dtype=np.float32)

@@ -338,16 +338,21 @@ __global__ void softmax_rows_%(name)s(const %(s)s *x, %(s)s *y, const long long 
 				out[c] = pz_softmax_uniform_%(name)s(C);
 			continue;
 		}
+		if (top != top || top == INFINITY) {     /* a NaN or +inf entry: the row is NaN */
+			for (long long c = threadIdx.x; c < C; c += blockDim.x)
+				out[c] = pz_softmax_nan_%(name)s();
+			continue;
+		}
 
 		/* each thread reads only the entries it writes: y may be x */
-		const double m = (double)top;
+		const %(ctype)s m = top;
 		double sum = 0.0;
 		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
 			const %(s)s e = pz_softmax_exp_%(name)s(row[c], m);
 			out[c] = e;
 			sum += (double)pz_row_load_%(name)s(e);
 		}
-		const double inv = 1.0 / pz_block_sum(sum);
+		const %(ctype)s inv = (%(ctype)s)(1.0 / pz_block_sum(sum));
 
 		for (long long c = threadIdx.x; c < C; c += blockDim.x)
 			out[c] = pz_softmax_scale_%(name)s(out[c], inv);

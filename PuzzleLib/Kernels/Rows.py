@@ -5,12 +5,14 @@ A tensor is seen as (N, C, S): C elements along the axis, S the product of the a
 row (n, s) is C elements at stride S starting at n C S + s. Each backend wraps these routines in its
 loop over rows (on the calling thread on the CPU, a thread per row on CUDA).
 
-Softmax is max-subtracted and accumulated in double for every dtype: the difference x - max is
-formed in double (exact for float inputs), its exp taken to float accuracy (pz_expf_wide) and
-stored, the sum kept in double, so a float32 result is within ~2 ulp of the exact one for rows of
-any length and magnitude; float16 results are rounded once more, on the exp's store. A row whose
-entries are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row
-NaN. Backward is y (g - sum_c g y) with the sum in double.
+Softmax is max-subtracted, its sum accumulated in double for every dtype. For float16 and float32
+the exp of x - max is taken in float arithmetic to within 1 ulp of the exact difference's
+(pz_expf_difference: the difference carried exactly as a pair of floats) and stored, the sum of the
+stored exps kept in double, and each exp scaled by the float 1 / sum, so a float32 result is within
+~3 ulp of the exact one for rows of any length and magnitude; float16 results are rounded once
+more, on the exp's store. Float64 takes exp (pz_exp) of the double difference. A row whose entries
+are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row NaN.
+Backward is y (g - sum_c g y) with the sum in double.
 """
 
 import numpy as np
@@ -18,11 +20,11 @@ import numpy as np
 
 SHORT_NAME = {np.dtype(np.float16): "f16", np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
-# per dtype: (the C type of the exp of a shifted entry, that exp of the double difference d)
+# per dtype: (the compute type, the exp of x - m for an entry x and its row's finite maximum m)
 _EXP = {
-	np.dtype(np.float16): ("float", "pz_expf_wide(%s)"),
-	np.dtype(np.float32): ("float", "pz_expf_wide(%s)"),
-	np.dtype(np.float64): ("double", "pz_exp(%s)"),
+	np.dtype(np.float16): ("float", "pz_expf_difference(%s, m)"),
+	np.dtype(np.float32): ("float", "pz_expf_difference(%s, m)"),
+	np.dtype(np.float64): ("double", "pz_exp(%s - m)"),
 }
 
 ELEMENTS = """\
@@ -41,17 +43,23 @@ PZ_INLINE %(ctype)s pz_row_max_%(name)s(%(ctype)s top, %(ctype)s v)
 	return (v > top || v != v) ? v : top;
 }
 
-/* exp(x - m), stored, for an entry x of a row whose maximum is m: the difference formed in double
-   (exact for float inputs), its exp to the dtype's accuracy */
-PZ_INLINE %(storage)s pz_softmax_exp_%(name)s(%(storage)s x, double m)
+/* exp(x - m), stored, for an entry x of a row whose maximum m is finite (a row with a NaN or +inf
+   is NaN without it), to the dtype's accuracy for the exact difference */
+PZ_INLINE %(storage)s pz_softmax_exp_%(name)s(%(storage)s x, %(ctype)s m)
 {
 	return %(store_exp)s;
 }
 
 /* a stored exp scaled by its row's 1 / sum */
-PZ_INLINE %(storage)s pz_softmax_scale_%(name)s(%(storage)s e, double inv)
+PZ_INLINE %(storage)s pz_softmax_scale_%(name)s(%(storage)s e, %(ctype)s inv)
 {
 	return %(store_scaled)s;
+}
+
+/* an entry of a row with a NaN or +inf entry */
+PZ_INLINE %(storage)s pz_softmax_nan_%(name)s(void)
+{
+	return %(store_nan)s;
 }
 
 /* every entry of a row of C is -inf (no mass anywhere): the uniform distribution */
@@ -88,10 +96,11 @@ ROW_ROUTINES = """\
    row's result is the same whichever thread computes it */
 
 /* The exps of a row's max-shifted entries, stored into y and summed in double as stored: two
-   passes over x (the maximum, with a NaN flag: a NaN makes the row NaN). Returns the sum and sets
-   *m to the shift; a row of only -inf entries has no mass: the sum is 0 and y is untouched. Each
-   entry of y is written after its x is read (y == x allowed). The maximum is the same in any
-   order; the sum's order is the loop's (its compiled vector lanes), fixed for a row. */
+   passes over x (the maximum, with a NaN flag). Returns the sum and sets *m to the shift; a row of
+   only -inf entries has no mass: the sum is 0 and y is untouched; a row with a NaN or +inf entry
+   is NaN: y, the sum and *m. Each entry of y is written after its x is read (y == x allowed). The
+   maximum is the same in any order; the sum's order is the loop's (its compiled vector lanes),
+   fixed for a row. */
 PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
 {
 	%(ctype)s top = -INFINITY;
@@ -104,16 +113,21 @@ PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s 
 	}
 	if (top == -INFINITY && !nan)
 		return 0.0;
+	if (nan || top == INFINITY) {
+		for (int64_t c = 0; c < C; c++)
+			y[c * S] = pz_softmax_nan_%(name)s();
+		*m = (double)NAN;
+		return (double)NAN;
+	}
 
-	const double shift = nan ? (double)NAN : (double)top;
 	double sum = 0.0;
 	#pragma omp simd reduction(+:sum)
 	for (int64_t c = 0; c < C; c++) {
-		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], shift);
+		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], top);
 		y[c * S] = e;
 		sum += (double)pz_row_load_%(name)s(e);
 	}
-	*m = shift;
+	*m = (double)top;
 	return sum;
 }
 
@@ -127,8 +141,10 @@ PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int
 			y[c * S] = pz_softmax_uniform_%(name)s(C);
 		return;
 	}
+	if (sum != sum)                     /* y is NaN already */
+		return;
 
-	const double inv = 1.0 / sum;
+	const %(ctype)s inv = (%(ctype)s)(1.0 / sum);
 	#pragma omp simd
 	for (int64_t c = 0; c < C; c++)
 		y[c * S] = pz_softmax_scale_%(name)s(y[c * S], inv);
@@ -174,8 +190,9 @@ def _fields(dtype, storage, load, store):
 	ctype, exp = _EXP[dtype]
 	return dict(
 		C=dtype.name, name=SHORT_NAME[dtype], storage=storage, ctype=ctype, load_v=load("v"),
-		store_exp=store(exp % ("(double)%s - m" % load("x"))),
-		store_scaled=store("(%s)((double)%s * inv)" % (ctype, load("e"))),
+		store_exp=store(exp % load("x")),
+		store_scaled=store("%s * inv" % load("e")),
+		store_nan=store("(%s)NAN" % ctype),
 		store_uniform=store("(%s)(1.0 / (double)C)" % ctype),
 		store_dx=store("(%s)((double)%s * ((double)%s - dot))" % (ctype, load("y"), load("g"))),
 		store_add=store("(%s)(%s + %s)" % (ctype, load("mat[i]"), load("vec[c]"))),
