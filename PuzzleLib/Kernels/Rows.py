@@ -95,37 +95,72 @@ ROW_ROUTINES = """\
 /* {{{ one row of %(C)s by one thread: C elements at stride S, each loop in a fixed order, so a
    row's result is the same whichever thread computes it */
 
-/* The exps of a row's max-shifted entries, stored into y and summed in double as stored: two
-   passes over x (the maximum, with a NaN flag). Returns the sum and sets *m to the shift; a row of
-   only -inf entries has no mass: the sum is 0 and y is untouched; a row with a NaN or +inf entry
-   is NaN: y, the sum and *m. Each entry of y is written after its x is read (y == x allowed). The
-   maximum is the same in any order; the sum's order is the loop's (its compiled vector lanes),
-   fixed for a row. */
+/* The exps of a row's entries shifted by its finite maximum m, stored into y, and their sum:
+   PZ_SUM_LANES lanes each add PZ_SUM_DEPTH consecutive groups' exps in the compute type (entries
+   c0 + l, c0 + l + PZ_SUM_LANES, ...: a vector's lanes), then into a double of their own; the
+   entries after the last whole block in a double of their own; the doubles added in one order.
+   A float32 lane rounds 3 times per block, within 2^-22 of the block's exact sum. The order is a
+   function of C alone. A NaN entry's exp is NaN: so is the sum. */
+#define PZ_SUM_LANES 8
+#define PZ_SUM_DEPTH 4
+
+PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s m)
+{
+	double lanes[PZ_SUM_LANES] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+	int64_t c0 = 0;
+	for (; c0 + PZ_SUM_LANES * PZ_SUM_DEPTH <= C; c0 += PZ_SUM_LANES * PZ_SUM_DEPTH) {
+		#pragma omp simd
+		for (int l = 0; l < PZ_SUM_LANES; l++) {
+			%(ctype)s part = 0;
+			for (int j = 0; j < PZ_SUM_DEPTH; j++) {
+				const int64_t c = c0 + j * PZ_SUM_LANES + l;
+				const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+				y[c * S] = e;
+				part += pz_row_load_%(name)s(e);
+			}
+			lanes[l] += (double)part;
+		}
+	}
+
+	double rest = 0.0;
+	#pragma omp simd reduction(+:rest)
+	for (int64_t c = c0; c < C; c++) {
+		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+		y[c * S] = e;
+		rest += (double)pz_row_load_%(name)s(e);
+	}
+	return (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))) + rest;
+}
+
+/* The exps of a row's max-shifted entries, stored into y, and their sum (pz_softmax_exps_sum):
+   two passes over x. Returns the sum and sets *m to the shift; a row of only -inf entries has no
+   mass: the sum is 0 and y is untouched; a row with a NaN or +inf entry is NaN: y, the sum and
+   *m. Each entry of y is written after its x is read (y == x allowed). The maximum is the same in
+   any order (NaN entries skipped: the sum finds them); the sum's order is fixed for a row. */
 PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
 {
 	%(ctype)s top = -INFINITY;
-	int nan = 0;
-	#pragma omp simd reduction(max:top) reduction(|:nan)
+	#pragma omp simd reduction(max:top)
 	for (int64_t c = 0; c < C; c++) {
 		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
 		top = v > top ? v : top;
-		nan |= v != v;
 	}
-	if (top == -INFINITY && !nan)
-		return 0.0;
-	if (nan || top == INFINITY) {
+
+	double sum = (double)NAN;
+	if (top == -INFINITY) {             /* no mass, unless a NaN hides among the -inf */
+		int nan = 0;
+		for (int64_t c = 0; c < C; c++)
+			nan |= pz_row_load_%(name)s(x[c * S]) != pz_row_load_%(name)s(x[c * S]);
+		if (!nan)
+			return 0.0;
+	} else if (top != INFINITY)
+		sum = pz_softmax_exps_sum_%(name)s(x, y, C, S, top);
+
+	if (sum != sum) {
 		for (int64_t c = 0; c < C; c++)
 			y[c * S] = pz_softmax_nan_%(name)s();
 		*m = (double)NAN;
 		return (double)NAN;
-	}
-
-	double sum = 0.0;
-	#pragma omp simd reduction(+:sum)
-	for (int64_t c = 0; c < C; c++) {
-		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], top);
-		y[c * S] = e;
-		sum += (double)pz_row_load_%(name)s(e);
 	}
 	*m = (double)top;
 	return sum;

@@ -11,6 +11,7 @@
 #ifdef __CUDACC__
 #define PZ_INLINE __device__ __forceinline__   /* not static: no unused-function warning */
 PZ_INLINE float pz_bits_to_float(int32_t bits) { return __int_as_float(bits); }
+PZ_INLINE int32_t pz_float_to_bits(float f) { return __float_as_int(f); }
 PZ_INLINE double pz_bits_to_double(int64_t bits) { return __longlong_as_double(bits); }
 PZ_INLINE int64_t pz_double_to_bits(double d) { return __double_as_longlong(d); }
 #else
@@ -20,6 +21,7 @@ PZ_INLINE int64_t pz_double_to_bits(double d) { return __double_as_longlong(d); 
    calls pz_expf instead of inlining it is not vectorized (10x slower) */
 #define PZ_INLINE static inline __attribute__((always_inline))
 PZ_INLINE float pz_bits_to_float(int32_t bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+PZ_INLINE int32_t pz_float_to_bits(float f) { int32_t bits; memcpy(&bits, &f, sizeof bits); return bits; }
 PZ_INLINE double pz_bits_to_double(int64_t bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
 PZ_INLINE int64_t pz_double_to_bits(double d) { int64_t bits; memcpy(&bits, &d, sizeof bits); return bits; }
 #endif
@@ -67,20 +69,24 @@ PZ_INLINE float pz_expf(float x)
    is carried exactly as hi + lo, hi = fl(x - m) and lo its rounding error (TwoSum, exact in
    float), and lo joins the reduced argument, so the result is the exact difference's exp. hi <= 0
    puts k in [-150, 0], so 2^k is applied as 2^(k + 64), exact on p, then 2^-64, which rounds a
-   subnormal result once. */
+   subnormal result once. A NaN x gives NaN (through lo). */
 PZ_INLINE float pz_expf_difference(float x, float m)
 {
 	const float hi = x - m;
 	const float back = hi - x;
 	const float lo = (x - (hi - back)) + (-m - back);
 
-	/* below -104 the result is 0 (the select at the end: lo is NaN for x = -inf) */
-	const float t = hi > -104.0f ? hi : -104.0f;
-	const float kf = rintf(t * 1.44269504088896341f);
-	const float r = ((t - kf * 0.693145751953125f) + lo) - kf * 1.42860676533018708e-06f;
+	/* k is rounded by adding 1.5 * 2^23, whose low bits then hold it as an integer (no conversion);
+	   below hi = -104 the result is 0, the select at the end (k out of range, lo NaN for x = -inf:
+	   anything computed there is discarded; unsigned, so that nothing overflows) */
+	const float shifter = 12582912.0f;
+	const float kd = hi * 1.44269504088896341f + shifter;
+	const float kf = kd - shifter;
+	const float r = ((hi - kf * 0.693145751953125f) + lo) - kf * 1.42860676533018708e-06f;
 	const float p = pz_expf_reduced(r);
 
-	const float y = (p * pz_bits_to_float(((int32_t)kf + 64 + 127) << 23)) * 5.42101086242752217e-20f;
+	const uint32_t biased = (uint32_t)pz_float_to_bits(kd) - (uint32_t)pz_float_to_bits(shifter) + 64u + 127u;
+	const float y = (p * pz_bits_to_float((int32_t)(biased << 23))) * 5.42101086242752217e-20f;
 	return hi < -104.0f ? 0.0f : y;
 }
 
