@@ -324,13 +324,21 @@ void add_vec_%(name)s(const %(s)s *vec, const %(s)s *mat, %(s)s *out, int64_t N,
 """
 
 
-# softmax over short rows of a matrix: eight rows a block (SoftmaxLanes)
-SOFTMAX_LANES_RANGE = """\
+# softmax over rows of a matrix: short ones eight rows a block (SoftmaxLanes), longer ones a row at
+# a time, each row's exps taking the next row's maximum on the way
+SOFTMAX_MATRIX_RANGE = """\
 if (C <= PZ_LANE_C_MAX) {
 			for (int64_t r = begin; r < end; r += PZ_LANES)
 				pz_softmax_lane_block_%(name)s(x + r * C, y + r * C, C, end - r < PZ_LANES ? end - r : PZ_LANES);
 			return;
-		}"""
+		}
+		%(ctype)s top = pz_softmax_max_%(name)s(x + begin * C, C, 1);
+		for (int64_t r = begin; r < end; r++) {
+			%(ctype)s nextTop = 0;
+			pz_softmax_row_from_%(name)s(x + r * C, y + r * C, C, 1, top, r + 1 < end ? x + (r + 1) * C : NULL, &nextTop);
+			top = nextTop;
+		}
+		return;"""
 
 
 def rowsSource(dtype):
@@ -342,7 +350,7 @@ def rowsSource(dtype):
 		rowKernelSource(
 			"softmax_%s" % name, [("const %s *" % s, "x"), ("%s *" % s, "y")],
 			"pz_softmax_row_%s(x + base, y + base, C, S);" % name,
-			matrixRange=SOFTMAX_LANES_RANGE % dict(name=name)
+			matrixRange=SOFTMAX_MATRIX_RANGE % dict(name=name, ctype=COMPUTE_CTYPE[dtype])
 		),
 		rowKernelSource(
 			"softmax_backward_%s" % name, [("const %s *" % s, "y"), ("const %s *" % s, "g"), ("%s *" % s, "dx")],

@@ -95,18 +95,37 @@ ROW_ROUTINES = """\
 /* {{{ one row of %(C)s by one thread: C elements at stride S, each loop in a fixed order, so a
    row's result is the same whichever thread computes it */
 
+/* The maximum of a row's entries; NaN entries are skipped (the exps' sum finds them) */
+PZ_INLINE %(ctype)s pz_softmax_max_%(name)s(const %(storage)s *x, int64_t C, int64_t S)
+{
+	%(ctype)s top = -INFINITY;
+	#pragma omp simd reduction(max:top)
+	for (int64_t c = 0; c < C; c++) {
+		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
+		top = v > top ? v : top;
+	}
+	return top;
+}
+
 /* The exps of a row's entries shifted by its finite maximum m, stored into y, and their sum:
    PZ_SUM_LANES lanes each add PZ_SUM_DEPTH consecutive groups' exps in the compute type (entries
    c0 + l, c0 + l + PZ_SUM_LANES, ...: a vector's lanes), then into a double of their own; the
    entries after the last whole block in a double of their own; the doubles added in one order.
    A float32 lane rounds 3 times per block, within 2^-22 of the block's exact sum. The order is a
-   function of C alone. A NaN entry's exp is NaN: so is the sum. */
+   function of C alone. A NaN entry's exp is NaN: so is the sum.
+
+   With next not NULL, also the maximum of the row at next into *nextTop (pz_softmax_max's): a row
+   to come is read among this one's arithmetic, instead of alone after it. (Without, the loop reads
+   this row twice instead: one loop, vectorized whatever next is.) */
 #define PZ_SUM_LANES 8
 #define PZ_SUM_DEPTH 4
 
-PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s m)
+PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s m,
+                                             const %(storage)s *next, %(ctype)s *nextTop)
 {
 	double lanes[PZ_SUM_LANES] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+	%(ctype)s tops[PZ_SUM_LANES] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	const %(storage)s *ahead = next ? next : x;
 	int64_t c0 = 0;
 	for (; c0 + PZ_SUM_LANES * PZ_SUM_DEPTH <= C; c0 += PZ_SUM_LANES * PZ_SUM_DEPTH) {
 		#pragma omp simd
@@ -114,6 +133,8 @@ PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s 
 			%(ctype)s part = 0;
 			for (int j = 0; j < PZ_SUM_DEPTH; j++) {
 				const int64_t c = c0 + j * PZ_SUM_LANES + l;
+				const %(ctype)s v = pz_row_load_%(name)s(ahead[c * S]);
+				tops[l] = v > tops[l] ? v : tops[l];
 				const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
 				y[c * S] = e;
 				part += pz_row_load_%(name)s(e);
@@ -129,32 +150,35 @@ PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s 
 		y[c * S] = e;
 		rest += (double)pz_row_load_%(name)s(e);
 	}
+
+	if (next) {
+		%(ctype)s top = pz_softmax_max_%(name)s(next + c0 * S, C - c0, S);
+		for (int l = 0; l < PZ_SUM_LANES; l++)
+			top = tops[l] > top ? tops[l] : top;
+		*nextTop = top;
+	}
 	return (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))) + rest;
 }
 
-/* The exps of a row's max-shifted entries, stored into y, and their sum (pz_softmax_exps_sum):
-   two passes over x. Returns the sum and sets *m to the shift; a row of only -inf entries has no
-   mass: the sum is 0 and y is untouched; a row with a NaN or +inf entry is NaN: y, the sum and
-   *m. Each entry of y is written after its x is read (y == x allowed). The maximum is the same in
-   any order (NaN entries skipped: the sum finds them); the sum's order is fixed for a row. */
-PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
+/* The exps of a row's entries shifted by its maximum top (pz_softmax_max), stored into y, and their
+   sum (pz_softmax_exps_sum, with its look at next). Returns the sum and sets *m to the shift; a row
+   of only -inf entries has no mass: the sum is 0 and y is untouched; a row with a NaN or +inf
+   entry is NaN: y, the sum and *m. Each entry of y is written after its x is read (y == x
+   allowed). */
+PZ_INLINE double pz_softmax_exps_from_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s top,
+                                              double *m, const %(storage)s *next, %(ctype)s *nextTop)
 {
-	%(ctype)s top = -INFINITY;
-	#pragma omp simd reduction(max:top)
-	for (int64_t c = 0; c < C; c++) {
-		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
-		top = v > top ? v : top;
-	}
-
 	double sum = (double)NAN;
-	if (top == -INFINITY) {             /* no mass, unless a NaN hides among the -inf */
-		int nan = 0;
-		for (int64_t c = 0; c < C; c++)
+	if (top == -INFINITY || top == INFINITY) {
+		if (next)
+			*nextTop = pz_softmax_max_%(name)s(next, C, S);
+		int nan = top == INFINITY;   /* only -inf entries: no mass, unless a NaN hides among them */
+		for (int64_t c = 0; c < C && !nan; c++)
 			nan |= pz_row_load_%(name)s(x[c * S]) != pz_row_load_%(name)s(x[c * S]);
 		if (!nan)
 			return 0.0;
-	} else if (top != INFINITY)
-		sum = pz_softmax_exps_sum_%(name)s(x, y, C, S, top);
+	} else
+		sum = pz_softmax_exps_sum_%(name)s(x, y, C, S, top, next, nextTop);
 
 	if (sum != sum) {
 		for (int64_t c = 0; c < C; c++)
@@ -166,11 +190,19 @@ PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s 
 	return sum;
 }
 
-/* softmax of a row: its exps, then y scaled in place; a row without mass is the uniform 1/C */
-PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+/* pz_softmax_exps_from of a row with its own maximum: two passes over x */
+PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
+{
+	return pz_softmax_exps_from_%(name)s(x, y, C, S, pz_softmax_max_%(name)s(x, C, S), m, NULL, NULL);
+}
+
+/* softmax of a row whose maximum is top: its exps, then y scaled in place; a row without mass is
+   the uniform 1/C. next, nextTop: as pz_softmax_exps_sum (*nextTop set whenever next is not NULL) */
+PZ_INLINE void pz_softmax_row_from_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s top,
+                                           const %(storage)s *next, %(ctype)s *nextTop)
 {
 	double m = 0.0;
-	const double sum = pz_softmax_exps_row_%(name)s(x, y, C, S, &m);
+	const double sum = pz_softmax_exps_from_%(name)s(x, y, C, S, top, &m, next, nextTop);
 	if (sum == 0.0) {
 		for (int64_t c = 0; c < C; c++)
 			y[c * S] = pz_softmax_uniform_%(name)s(C);
@@ -183,6 +215,12 @@ PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int
 	#pragma omp simd
 	for (int64_t c = 0; c < C; c++)
 		y[c * S] = pz_softmax_scale_%(name)s(y[c * S], inv);
+}
+
+/* softmax of a row: its maximum, its exps, y scaled in place */
+PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+{
+	pz_softmax_row_from_%(name)s(x, y, C, S, pz_softmax_max_%(name)s(x, C, S), NULL, NULL);
 }
 
 PZ_INLINE void pz_softmax_backward_row_%(name)s(const %(storage)s *y, const %(storage)s *g, %(storage)s *dx, int64_t C, int64_t S)
