@@ -22,6 +22,9 @@ TEMPLATE = """\
 /* {{{ softmax of rows of a matrix of at most PZ_LANE_C_MAX %(C)s elements, eight rows a block */
 
 typedef %(storage)s pz_lanes_%(name)s __attribute__((vector_size(PZ_LANES * sizeof(%(storage)s))));
+/* the same at any address (a vector type aliases its element type; memcpy would keep the tiles in
+   memory instead of registers) */
+typedef %(storage)s pz_lanes_%(name)s_u __attribute__((vector_size(PZ_LANES * sizeof(%(storage)s)), aligned(sizeof(%(storage)s))));
 
 /* v[i][j] <-> v[j][i]: pairs, then pairs of pairs, then halves */
 PZ_INLINE void pz_transpose8_%(name)s(pz_lanes_%(name)s *v)
@@ -56,10 +59,10 @@ PZ_INLINE void pz_lanes_in_%(name)s(const %(storage)s *x, int64_t C, %(storage)s
 		const int64_t at = pz_lane_tile_%(name)s(c0, C);
 		pz_lanes_%(name)s v[PZ_LANES];
 		for (int l = 0; l < PZ_LANES; l++)
-			memcpy(&v[l], x + l * C + at, sizeof v[l]);
+			v[l] = *(const pz_lanes_%(name)s_u *)(x + l * C + at);
 		pz_transpose8_%(name)s(v);
 		for (int i = 0; i < PZ_LANES; i++)
-			memcpy(t[at + i], &v[i], sizeof v[i]);
+			*(pz_lanes_%(name)s_u *)t[at + i] = v[i];
 	}
 }
 
@@ -71,10 +74,10 @@ PZ_INLINE void pz_lanes_out_%(name)s(%(storage)s t[][PZ_LANES], int64_t C, %(sto
 		const int64_t at = pz_lane_tile_%(name)s(c0, C);
 		pz_lanes_%(name)s v[PZ_LANES];
 		for (int i = 0; i < PZ_LANES; i++)
-			memcpy(&v[i], t[at + i], sizeof v[i]);
+			v[i] = *(const pz_lanes_%(name)s_u *)t[at + i];
 		pz_transpose8_%(name)s(v);
 		for (int l = 0; l < PZ_LANES; l++)
-			memcpy(y + l * C + at, &v[l], sizeof v[l]);
+			*(pz_lanes_%(name)s_u *)(y + l * C + at) = v[l];
 	}
 }
 
@@ -138,7 +141,11 @@ PZ_INLINE void pz_softmax_lanes_%(name)s(%(storage)s t[][PZ_LANES], int64_t C)
 	}
 
 	/* a row with a NaN or +inf entry is NaN; one of only -inf entries has no mass */
-	for (int l = 0; l < PZ_LANES; l++) {
+	int special = 0;
+	#pragma omp simd reduction(|:special)
+	for (int l = 0; l < PZ_LANES; l++)
+		special |= nan[l] | (top[l] == INFINITY) | (top[l] == -INFINITY);
+	for (int l = 0; l < PZ_LANES && special; l++) {
 		if (nan[l] || top[l] == INFINITY)
 			for (int64_t c = 0; c < C; c++)
 				t[c][l] = pz_softmax_nan_%(name)s();
