@@ -116,9 +116,12 @@ PZ_INLINE %(ctype)s pz_softmax_max_%(name)s(const %(storage)s *x, int64_t C, int
 
    With next not NULL, also the maximum of the row at next into *nextTop (pz_softmax_max's): a row
    to come is read among this one's arithmetic, instead of alone after it. (Without, the loop reads
-   this row twice instead: one loop, vectorized whatever next is.) */
+   this row twice instead: one loop, vectorized whatever next is.) Float16 takes it after the
+   exps: with the conversion of its entries in this loop, gcc vectorizes the maximum's select no
+   more. */
 #define PZ_SUM_LANES 8
 #define PZ_SUM_DEPTH 4
+#define PZ_SOFTMAX_LOOKAHEAD_%(name)s %(lookahead)d
 
 PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s m,
                                              const %(storage)s *next, %(ctype)s *nextTop)
@@ -133,8 +136,10 @@ PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s 
 			%(ctype)s part = 0;
 			for (int j = 0; j < PZ_SUM_DEPTH; j++) {
 				const int64_t c = c0 + j * PZ_SUM_LANES + l;
-				const %(ctype)s v = pz_row_load_%(name)s(ahead[c * S]);
-				tops[l] = v > tops[l] ? v : tops[l];
+				if (PZ_SOFTMAX_LOOKAHEAD_%(name)s) {
+					const %(ctype)s v = pz_row_load_%(name)s(ahead[c * S]);
+					tops[l] = v > tops[l] ? v : tops[l];
+				}
 				const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
 				y[c * S] = e;
 				part += pz_row_load_%(name)s(e);
@@ -152,7 +157,8 @@ PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s 
 	}
 
 	if (next) {
-		%(ctype)s top = pz_softmax_max_%(name)s(next + c0 * S, C - c0, S);
+		const int64_t seen = PZ_SOFTMAX_LOOKAHEAD_%(name)s ? c0 : 0;
+		%(ctype)s top = pz_softmax_max_%(name)s(next + seen * S, C - seen, S);
 		for (int l = 0; l < PZ_SUM_LANES; l++)
 			top = tops[l] > top ? tops[l] : top;
 		*nextTop = top;
@@ -263,6 +269,7 @@ def _fields(dtype, storage, load, store):
 	ctype, exp = _EXP[dtype]
 	return dict(
 		C=dtype.name, name=SHORT_NAME[dtype], storage=storage, ctype=ctype, load_v=load("v"),
+		lookahead=int(dtype != np.float16),
 		store_exp=store(exp % load("x")),
 		store_scaled=store("%s * inv" % load("e")),
 		store_nan=store("(%s)NAN" % ctype),
