@@ -59,7 +59,7 @@ def scoresWithExtremes(rng, shape, dtype, labels):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-@pytest.mark.parametrize("shape", [(7, 5), (4, 3, 2, 3), (600, 37)], ids=str)
+@pytest.mark.parametrize("shape", [(7, 5), (4, 3, 2, 3), (600, 37), (9, 1000)], ids=str)
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_cross_entropy_against_a_plain_reference(backend, dtype, shape, weighted):
 	rng = np.random.default_rng(len(shape) * 10 + shape[1])
@@ -123,18 +123,22 @@ def test_cross_entropy_total_does_not_depend_on_the_thread_team(backend):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
-def test_argmax_errors_count_rows_whose_first_maximum_is_not_the_label(backend, dtype):
+@pytest.mark.parametrize("shape", [(700, 6, 3), (700, 6), (40, 600)], ids=str)
+def test_argmax_errors_count_rows_whose_first_maximum_is_not_the_label(backend, dtype, shape):
 	rng = np.random.default_rng(6)
-	scores = rng.integers(0, 4, (700, 6, 3)).astype(dtype)      # ties: the first maximum counts
-	scores[5, 2, 1] = np.nan                                   # a NaN is the maximum
-	labels = rng.integers(0, 6, (700, 3)).astype(np.int32)
+	scores = rng.integers(0, 4, shape).astype(dtype)           # ties: the first maximum counts
+	scores[5, 2] = np.nan                                      # a NaN is the maximum
+	scores[7, -1] = np.nan                                     # ... at the end of its row too
+	scores[7, 1] = 5
+	labels = rng.integers(0, shape[1], shape[:1] + shape[2:]).astype(np.int32)
 
+	flat = scores.reshape(shape[0], shape[1], -1).astype(np.float64)
 	expected = 0
-	for n in range(700):
-		for s in range(3):
-			row = scores[n, :, s].astype(np.float64)
+	for n in range(shape[0]):
+		for s in range(flat.shape[2]):
+			row = flat[n, :, s]
 			best = int(np.flatnonzero(np.isnan(row))[0]) if np.isnan(row).any() else int(np.flatnonzero(row == row.max())[0])
-			expected += best != labels[n, s]
+			expected += best != labels.reshape(shape[0], -1)[n, s]
 
 	assert Costs.argmaxErrors(gpuarray.to_gpu(scores), gpuarray.to_gpu(labels)) == expected
 

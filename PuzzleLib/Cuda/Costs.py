@@ -9,7 +9,8 @@ import numpy as np
 from pycuda.compiler import SourceModule
 
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Cuda import CostSource, Source
+from PuzzleLib.Cuda import CostSource, LaunchPlan, Source
+from PuzzleLib.Cuda.ElementWise import blocksCap
 from PuzzleLib.Kernels.CostRows import kernelSuffix, rangeSuffix
 
 
@@ -28,10 +29,18 @@ def _function(name, dtype, suffix):
 	return function
 
 
-def _launch(name, dtype, suffix, blocks, arrays, *args, width=1):
+def _launch(name, dtype, suffix, blocks, arrays, *args, width=1, block=BLOCK_SHAPE):
 	partials = gpuarray.empty((blocks, width), dtype=np.float64, allocator=gpuarray.memoryPool)
-	_function(name, dtype, suffix).prepared_call((blocks, 1), BLOCK_SHAPE, *arrays, partials.ptr, *args)
+	_function(name, dtype, suffix).prepared_call((blocks, 1), block, *arrays, partials.ptr, *args)
 	return partials.get().reshape(blocks, width) if width > 1 else partials.get().reshape(blocks)
+
+
+def _launchRows(name, dtype, suffix, arrays, N, C, S, *args):
+	"""A row cost: a block per row where the rows are a matrix's (S == 1), else a thread per row."""
+	if S == 1:
+		(blocks, _), block = LaunchPlan.rowLaunch(N, C, blocksCap())
+		return _launch(name + "_rows", dtype, suffix, blocks, arrays, N, C, *args, block=block)
+	return _launch(name, dtype, suffix, _rowBlocks(N * S), arrays, N * S, C, S, *args)
 
 
 def _rowBlocks(rows):
@@ -43,14 +52,14 @@ def _elementBlocks(count):
 
 
 def crossEntropy(scores, labels, weights, grad, N, C, S, scale):
-	return _launch(
-		"xent", scores.dtype, kernelSuffix(scores.dtype), _rowBlocks(N * S),
-		(scores.ptr, labels.ptr, 0 if weights is None else weights.ptr, grad.ptr), N * S, C, S, scale
+	return _launchRows(
+		"xent", scores.dtype, kernelSuffix(scores.dtype),
+		(scores.ptr, labels.ptr, 0 if weights is None else weights.ptr, grad.ptr), N, C, S, scale
 	)
 
 
 def argmaxErrors(scores, labels, N, C, S):
-	return _launch("argmax_errors", scores.dtype, kernelSuffix(scores.dtype), _rowBlocks(N * S), (scores.ptr, labels.ptr), N * S, C, S)
+	return _launchRows("argmax_errors", scores.dtype, kernelSuffix(scores.dtype), (scores.ptr, labels.ptr), N, C, S)
 
 
 def squaredError(pred, target, grad, scale):

@@ -259,7 +259,7 @@ WORDS_FORMAT = "Pqqq"
 # threads of a row kernel's block (a power of two): LaunchPlan.rowBlock sizes a launch's blocks to its rows
 ROW_THREADS = 256
 
-ROWS_TEMPLATE = """\
+BLOCK_ROUTINES = """\
 /* {{{ a block's reductions over one value per thread: a fixed tree over blockDim.x (a power of two,
    at most PZ_ROW_THREADS) threads, so a row's result is the same on every run. Every thread of the
    block calls them, and every thread gets the result. */
@@ -315,8 +315,55 @@ __device__ long long pz_block_argmax_%(name)s(%(ctype)s v, long long i)
 	return best;
 }
 
-/* }}} */
+/* The exps of a row of C entries (S == 1) by the block, as Rows' pz_softmax_exps_row: stored into
+   out, summed in double; every thread gets the sum and *m the shift. A row of only -inf entries
+   has no mass: the sum is 0 and out is untouched; a row with a NaN or +inf entry is NaN: out, the
+   sum and *m. Each thread reads only the entries it writes, so out may be row. */
+__device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, const long long C, double *m)
+{
+	%(ctype)s top = -INFINITY;
+	for (long long c = threadIdx.x; c < C; c += blockDim.x)
+		top = pz_row_max_%(name)s(top, pz_row_load_%(name)s(row[c]));
+	top = pz_block_max_%(name)s(top);
+	if (top == -INFINITY)              /* the same for the whole block */
+		return 0.0;
+	if (top != top || top == INFINITY) {     /* a NaN or +inf entry: the row is NaN */
+		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+			out[c] = pz_softmax_nan_%(name)s();
+		*m = (double)NAN;
+		return (double)NAN;
+	}
 
+	double sum = 0.0;
+	for (long long c = threadIdx.x; c < C; c += blockDim.x) {
+		const %(s)s e = pz_softmax_exp_%(name)s(row[c], top);
+		out[c] = e;
+		sum += (double)pz_row_load_%(name)s(e);
+	}
+	*m = (double)top;
+	return pz_block_sum(sum);
+}
+
+/* the index of a row's first maximum (a NaN the maximum) by the block; every thread gets it */
+__device__ long long pz_block_argmax_row_%(name)s(const %(s)s *row, const long long C)
+{
+	/* a thread with no element offers -inf at index C: it loses to every real entry */
+	%(ctype)s top = -INFINITY;
+	long long best = C;
+	for (long long c = threadIdx.x; c < C; c += blockDim.x) {
+		const %(ctype)s v = pz_row_load_%(name)s(row[c]);
+		if (pz_argmax_wins_%(name)s(v, c, top, best)) {
+			top = v;
+			best = c;
+		}
+	}
+	return pz_block_argmax_%(name)s(top, best);
+}
+
+/* }}} */
+"""
+
+ROWS_TEMPLATE = """\
 extern "C" {
 
 /* {{{ rows of a matrix (S == 1): a block per row, grid-stride over the rows, each thread taking
@@ -325,34 +372,17 @@ extern "C" {
 __global__ void softmax_rows_%(name)s(const %(s)s *x, %(s)s *y, const long long N, const long long C)
 {
 	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
-		const %(s)s *row = x + n * C;
 		%(s)s *out = y + n * C;
-
-		%(ctype)s top = -INFINITY;
-		for (long long c = threadIdx.x; c < C; c += blockDim.x)
-			top = pz_row_max_%(name)s(top, pz_row_load_%(name)s(row[c]));
-		top = pz_block_max_%(name)s(top);
-
-		if (top == -INFINITY) {          /* the same for the whole block */
+		double m = 0.0;
+		const double sum = pz_block_softmax_exps_%(name)s(x + n * C, out, C, &m);
+		if (sum == 0.0) {                /* the same for the whole block */
 			for (long long c = threadIdx.x; c < C; c += blockDim.x)
 				out[c] = pz_softmax_uniform_%(name)s(C);
 			continue;
 		}
-		if (top != top || top == INFINITY) {     /* a NaN or +inf entry: the row is NaN */
-			for (long long c = threadIdx.x; c < C; c += blockDim.x)
-				out[c] = pz_softmax_nan_%(name)s();
+		if (sum != sum)                  /* out is NaN already */
 			continue;
-		}
-
-		/* each thread reads only the entries it writes: y may be x */
-		const %(ctype)s m = top;
-		double sum = 0.0;
-		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
-			const %(s)s e = pz_softmax_exp_%(name)s(row[c], m);
-			out[c] = e;
-			sum += (double)pz_row_load_%(name)s(e);
-		}
-		const %(ctype)s inv = (%(ctype)s)(1.0 / pz_block_sum(sum));
+		const %(ctype)s inv = (%(ctype)s)(1.0 / sum);
 
 		for (long long c = threadIdx.x; c < C; c += blockDim.x)
 			out[c] = pz_softmax_scale_%(name)s(out[c], inv);
@@ -376,19 +406,7 @@ __global__ void softmax_backward_rows_%(name)s(const %(s)s *y, const %(s)s *g, %
 __global__ void argmax_rows_%(name)s(const %(s)s *x, int *out, const long long N, const long long C)
 {
 	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
-		const %(s)s *row = x + n * C;
-
-		/* a thread with no element offers -inf at index C: it loses to every real entry */
-		%(ctype)s top = -INFINITY;
-		long long best = C;
-		for (long long c = threadIdx.x; c < C; c += blockDim.x) {
-			const %(ctype)s v = pz_row_load_%(name)s(row[c]);
-			if (pz_argmax_wins_%(name)s(v, c, top, best)) {
-				top = v;
-				best = c;
-			}
-		}
-		best = pz_block_argmax_%(name)s(top, best);
+		const long long best = pz_block_argmax_row_%(name)s(x + n * C, C);
 		if (threadIdx.x == 0)
 			out[n] = (int)best;
 	}
@@ -449,10 +467,17 @@ def rowsSource(dtype):
 	ctype = COMPUTE_CTYPE[dtype]
 	load, store = _converters(dtype, ctype)
 	routines = Rows.rowRoutines(dtype, STORAGE_CTYPE[dtype], load, store)
-	kernels = ROWS_TEMPLATE % dict(
-		name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], ctype=ctype, thread="\n".join(_THREAD), rowThreads=ROW_THREADS
+	kernels = ROWS_TEMPLATE % dict(name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], ctype=ctype, thread="\n".join(_THREAD))
+	return prelude(dtype) + routines + "\n" + blockRoutines(dtype) + "\n" + kernels
+
+
+def blockRoutines(dtype):
+	"""The block-wide reductions and softmax exps of a dtype, for kernels that run a block per row
+	(after Kernels/Rows' routines)."""
+	dtype = np.dtype(dtype)
+	return BLOCK_ROUTINES % dict(
+		name=SHORT_NAME[dtype], s=STORAGE_CTYPE[dtype], ctype=COMPUTE_CTYPE[dtype], rowThreads=ROW_THREADS
 	)
-	return prelude(dtype) + routines + "\n" + kernels
 
 
 def rowKernelName(name, dtype):

@@ -30,6 +30,19 @@ from PuzzleLib.Kernels.Rows import SHORT_NAME
 LABEL_SUFFIX = "i32"
 
 TEMPLATE = """\
+/* the gradient of entry c of a row with probability p, ws being the weight times the scale */
+PZ_INLINE %(storage)s pz_xent_grad_%(name)s(double p, int64_t c, int32_t label, double ws)
+{
+	return %(store_grad)s;
+}
+
+/* a row's loss from its exps' sum and shift m, and its label's score xl; a sum of 0 is a row of
+   only -inf entries, the uniform distribution (as softmax) */
+PZ_INLINE double pz_xent_loss_%(name)s(double sum, double m, double xl, double w, int64_t C)
+{
+	return sum == 0.0 ? w * log((double)C) : w * (log(sum) - (xl - m));
+}
+
 /* cross-entropy of one row (C elements at stride S) against its label, with the gradient */
 PZ_INLINE double pz_xent_row_%(name)s(const %(storage)s *x, %(storage)s *g, int32_t label, double w, double scale,
                                       int64_t C, int64_t S)
@@ -39,17 +52,16 @@ PZ_INLINE double pz_xent_row_%(name)s(const %(storage)s *x, %(storage)s *g, int3
 	const double sum = pz_softmax_exps_row_%(name)s(x, g, C, S, &m);
 	const double ws = w * scale;
 
-	if (sum == 0.0) {                   /* every entry -inf: the uniform distribution, as softmax */
+	if (sum == 0.0) {
 		for (int64_t c = 0; c < C; c++)
-			g[c * S] = %(store_uniform_grad)s;
-		return w * log((double)C);
+			g[c * S] = pz_xent_grad_%(name)s(1.0 / (double)C, c, label, ws);
+	} else {
+		const double inv = 1.0 / sum;
+		#pragma omp simd
+		for (int64_t c = 0; c < C; c++)
+			g[c * S] = pz_xent_grad_%(name)s((double)pz_row_load_%(name)s(g[c * S]) * inv, c, label, ws);
 	}
-
-	const double inv = 1.0 / sum;
-	#pragma omp simd
-	for (int64_t c = 0; c < C; c++)
-		g[c * S] = %(store_grad)s;
-	return w * (log(sum) - ((double)pz_row_load_%(name)s(x[(int64_t)label * S]) - m));
+	return pz_xent_loss_%(name)s(sum, m, (double)pz_row_load_%(name)s(x[(int64_t)label * S]), w, C);
 }
 
 /* 1 where the row's first maximum is not the label */
@@ -128,8 +140,7 @@ def costRoutines(dtype, storage, load, store):
 	rows = TEMPLATE % dict(
 		name=name, storage=storage, ctype=ctype,
 		load_t=load("t[i]"), load_p=load("p[i]"),
-		store_uniform_grad=store("(%s)(ws * ((c == label ? 1.0 : 0.0) - 1.0 / (double)C))" % ctype),
-		store_grad=store("(%s)(ws * ((c == label ? 1.0 : 0.0) - (double)%s * inv))" % (ctype, load("g[c * S]"))),
+		store_grad=store("(%s)(ws * ((c == label ? 1.0 : 0.0) - p))" % ctype),
 		store_diff=store("(%s)(scale * d)" % ctype),
 	)
 
