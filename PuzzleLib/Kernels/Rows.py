@@ -7,10 +7,10 @@ loop over rows (on the calling thread on the CPU, a thread per row on CUDA).
 
 Softmax is max-subtracted, its sum accumulated in double for every dtype. For float16 and float32
 the exp of x - max is taken in float arithmetic to within 1 ulp of the exact difference's
-(pz_expf_difference: the difference carried exactly as a pair of floats) and stored, the sum of the
-stored exps kept in double, and each exp scaled by the float 1 / sum, so a float32 result is within
-~3 ulp of the exact one for rows of any length and magnitude; float16 results are rounded once
-more, on the exp's store. Float64 takes exp (pz_exp) of the double difference. A row whose entries
+(pz_expf_difference: the difference carried exactly as a pair of floats) and stored, the stored
+exps summed four at a time in float and those partial sums in double, and each exp scaled by the
+float 1 / sum, so a float32 result is within ~4 ulp of the exact one for rows of any length and
+magnitude; float16 results are rounded once more, on the exp's store. Float64 takes exp (pz_exp) of the double difference. A row whose entries
 are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row NaN.
 Backward is y (g - sum_c g y) with the sum in double.
 """
