@@ -13,7 +13,8 @@ setup(
 	packages=find_packages(include=["PuzzleLib", "PuzzleLib.*"]),
 	package_data={"PuzzleLib.CPU": ["*.c"], "PuzzleLib.Kernels": ["*.h"]},
 	python_requires=">=3.9",
-	install_requires=["numpy>=1.22", "h5py>=3.0"],
+	# threadpoolctl finds numpy's BLAS: its thread count per product, its gemm with beta (CPU/NumpyBlas.py)
+	install_requires=["numpy>=1.22", "h5py>=3.0", "threadpoolctl>=3.0"],
 	extras_require={
 		"cuda": ["pycuda>=2026.1"],
 		"main": ["scikit-learn"],

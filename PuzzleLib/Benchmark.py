@@ -17,7 +17,8 @@ percall: warm microseconds per call at N = 2^10, 2^15, 2^20, next to torch when 
 crossover (CPU): one thread against the team at sizes around the parallel threshold.
 modules: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5) forward and backward as ratios of
 copy, and the warm per-call time of Activation, SoftMax and Dropout at 32 x 32 (BenchmarkTraining).
-linear: Linear's training step and per-call time (BenchmarkLinear).
+linear: Linear's training step, a weight gradient accumulated into its grad (CPU), and per-call
+time (BenchmarkLinear).
 training: one epoch of an MLP through Trainer.train and one MomentumSGD / Adam update, next to
 PyTorch (BenchmarkTraining.run; --samples sets the epoch's size).
 costs: CrossEntropy's loss and gradient per call at 256 x 10 and 4096 x 1000, next to PyTorch's
@@ -474,6 +475,7 @@ def main():
 			from PuzzleLib import BenchmarkLinear
 			for dtype in dtypes:
 				BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
+			BenchmarkLinear.accumulation(args.repeat)
 			BenchmarkLinear.perCall(timeit)
 		elif section == "modules":
 			from PuzzleLib import BenchmarkTraining

@@ -3,8 +3,10 @@
 Part of `python -m PuzzleLib.Benchmark`. One training step of Linear(insize, outsize) on a
 (batch, insize) batch: the forward x W + b, the backward's input grad g W^T and its parameter
 grads x^T g and the column sums of g. The reference is the same three products alone, with
-preallocated outputs: numpy's matmul on the CPU backend, PyTorch's on CUDA. Then the warm
-per-call time of a small Linear.
+preallocated outputs: numpy's matmul on the CPU backend, PyTorch's on CUDA. On the CPU, a weight
+gradient added into its grad (beta = 1, as Sequential's backward accumulates) next to what a
+product without beta takes: numpy's matmul into a buffer, then an add. Then the warm per-call time
+of a small Linear.
 """
 
 import numpy as np
@@ -80,6 +82,35 @@ def run(timeit, batch=256, insize=1024, outsize=1024, dtype=np.float32, repeat=1
 
 	out(line)
 	return ours, ratio
+
+
+def accumulation(repeat, batch=256, insize=1024, outsize=1024, out=print):
+	"""CPU only: (best seconds of Blas's x^T g + dW, of numpy's matmul into a buffer and an add,
+	their ratio, the second's over the first's), run in turns; None on CUDA."""
+	if Backend.isCuda:
+		return None
+
+	from PuzzleLib.Backend import Blas
+	from PuzzleLib.Benchmark import alternating
+
+	rng = np.random.default_rng(2)
+	x = rng.standard_normal((batch, insize), dtype=np.float32)
+	g = rng.standard_normal((batch, outsize), dtype=np.float32)
+	data, grad, dW = gpuarray.to_gpu(x), gpuarray.to_gpu(g), gpuarray.zeros((insize, outsize), dtype=np.float32)
+	hostGrad, product = np.zeros((insize, outsize), np.float32), np.empty((insize, outsize), np.float32)
+
+	def ours():
+		Blas.mulMatrixOnMatrix(data, grad, out=dW, transpA=True, beta=1.0)
+
+	def matmulAndAdd():
+		np.matmul(x.T, g, out=product)
+		np.add(hostGrad, product, out=hostGrad)
+
+	best, reference = alternating(ours, matmulAndAdd, repeat)
+	out("x^T g added into a (%d, %d) grad, batch %d, float32: %.2f ms; numpy matmul and an add: %.2f ms; ratio %.2f" % (
+		insize, outsize, batch, best * 1e3, reference * 1e3, reference / best
+	))
+	return best, reference, reference / best
 
 
 def perCall(timeit, size=32, calls=2000, out=print):

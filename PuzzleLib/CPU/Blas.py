@@ -1,12 +1,16 @@
-"""The CPU backend's Blas operations: numpy's BLAS (matmul, dot) on arrays Kernels.Blas checked.
+"""The CPU backend's Blas operations: numpy's BLAS (its gemm, matmul, dot) on arrays Kernels.Blas checked.
 
-float16 has no BLAS: its operands are widened to float32, multiplied by sgemm and rounded once.
-Transposes are views, which numpy hands to BLAS as a transpose flag, not a copy.
+A float32 or float64 product is one call of numpy's BLAS gemm with alpha and beta (NumpyBlas):
+an accumulating product (beta = 1: a weight gradient into its grad, a product onto the bias) is
+added inside BLAS's kernel, with no scratch buffer and no pass over out to add it. Where that entry
+is not reachable, and for float16, which has no BLAS (its operands are widened to float32,
+multiplied by sgemm and rounded once), numpy's matmul computes the product and alpha and beta are
+applied after it. Transposes are BLAS's transpose flags, never copies.
 """
 
 import numpy as np
 
-from PuzzleLib.CPU import BlasThreads
+from PuzzleLib.CPU import BlasThreads, NumpyBlas
 from PuzzleLib.CPU.ElementWise import kernel as elementwise     # noqa: F401 (the vector updates' kernels)
 from PuzzleLib.CPU.GPUArray import GPUArray, memoryPool
 
@@ -47,6 +51,13 @@ def _finish(result, out, alpha, beta):
 
 
 def gemm(A, B, out, transpA, transpB, alpha, beta):
+	direct = NumpyBlas.gemm()
+	# alpha = 0 goes through matmul, so that NaN and infinity in the operands still show (BLAS skips the product)
+	if direct is not None and out.dtype != np.float16 and out.size and alpha != 0.0 and A.size:
+		BlasThreads.forProduct(A.size * out.shape[1])
+		direct(A.gpudata, B.gpudata, out.gpudata, transpA, transpB, alpha, beta)
+		return
+
 	a, b = _compute(A), _compute(B)
 	a, b = a.T if transpA else a, b.T if transpB else b
 	BlasThreads.forProduct(a.shape[0] * a.shape[1] * b.shape[1])

@@ -2,26 +2,17 @@
 
 OpenBLAS wakes all its threads for any product; for a small one (a tiny MLP's batch) waking them
 costs far more than the product, and on a busy machine 50x more. So small products run on one
-thread and large ones on all. Threads are set through threadpoolctl where it is installed (it
-comes with scikit-learn); without it BLAS keeps its own setting.
+thread and large ones on all. Threads are set through threadpoolctl, on the library NumpyBlas
+found (the one its gemm calls); where threadpoolctl cannot read the BLAS, it keeps its own setting.
 """
 
-import functools, os
+import os
+
+from PuzzleLib.CPU import NumpyBlas
 
 
 # below this many multiply-adds a product runs on one thread
 SMALL_PRODUCT = 1 << 21
-
-
-@functools.lru_cache(maxsize=None)
-def _controller():
-	try:
-		import threadpoolctl
-		controllers = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
-	except Exception:         # threadpoolctl missing or unable to read this BLAS: leave it be
-		return None
-
-	return controllers[0] if controllers else None
 
 
 _current = [None]
@@ -29,7 +20,7 @@ _allThreads = os.cpu_count() or 1
 
 
 def forProduct(multiplyAdds):
-	controller = _controller()
+	controller = NumpyBlas.controller()
 	if controller is None:
 		return
 

@@ -1,0 +1,102 @@
+"""numpy's own BLAS library: its threads' controller, and its gemm reached through ctypes.
+
+numpy's matmul always hands BLAS beta = 0, so a product added onto an array (a weight gradient
+accumulated into its grad, a layer's product onto its bias) would take a scratch buffer and a pass
+to add it. The library numpy calls exports cblas_?gemm with beta; calling it directly makes
+out = alpha op(A) op(B) + beta out one BLAS call, with the same kernels numpy's matmul runs.
+
+The library is found through threadpoolctl (a dependency): the first BLAS loaded,
+as every other user of BLAS imports numpy first, or the one shipped inside numpy's wheel. Only
+OpenBLAS's symbol names are known here (with scipy-openblas's prefix and ILP64 suffix; the
+integer width is what the library's configuration string says), and the entry must reproduce
+numpy's matmul on a small product before it is used. Where any of that
+fails, gemm() is None and the caller keeps numpy's matmul.
+"""
+
+import ctypes, functools
+
+import numpy as np
+
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112
+
+_PREFIXES, _SUFFIXES = ("", "scipy_"), ("", "64_", "_64")
+
+
+@functools.lru_cache(maxsize=None)
+def controller():
+	"""threadpoolctl's controller of numpy's BLAS, or None (threadpoolctl missing or no BLAS seen)."""
+	try:
+		import threadpoolctl
+		controllers = threadpoolctl.ThreadpoolController().select(user_api="blas").lib_controllers
+	except Exception:         # threadpoolctl missing or unable to read this BLAS: leave it be
+		return None
+
+	ownWheel = [ctl for ctl in controllers if "numpy" in (ctl.filepath or "")]
+	return (ownWheel or controllers or [None])[0]
+
+
+class Gemm:
+	"""The cblas ?gemm entries of one OpenBLAS library, called on C-contiguous arrays."""
+
+	def __init__(self, lib, prefix, suffix):
+		config = getattr(lib, "%sopenblas_get_config%s" % (prefix, suffix))
+		config.restype, config.argtypes = ctypes.c_char_p, []
+		index = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int
+		self.entries = {}
+
+		for dtype, letter, real in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
+			entry = getattr(lib, "%scblas_%sgemm%s" % (prefix, letter, suffix))
+			entry.restype = None
+			entry.argtypes = [
+				ctypes.c_int, ctypes.c_int, ctypes.c_int, index, index, index, real,
+				ctypes.c_void_p, index, ctypes.c_void_p, index, real, ctypes.c_void_p, index
+			]
+			self.entries[np.dtype(dtype)] = entry
+
+	def __call__(self, a, b, out, transpA, transpB, alpha, beta):
+		"""out = alpha op(a) op(b) + beta out (host arrays, C-contiguous, nonempty, of one dtype)."""
+		m, n = out.shape
+		k = a.shape[0] if transpA else a.shape[1]
+
+		self.entries[out.dtype](
+			ROW_MAJOR, TRANS if transpA else NO_TRANS, TRANS if transpB else NO_TRANS, m, n, k, alpha,
+			a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], beta, out.ctypes.data, n
+		)
+
+	def reproducesMatmul(self):
+		rng = np.random.default_rng(0)
+		for dtype in self.entries:
+			for transpA in (False, True):
+				for transpB in (False, True):
+					a = rng.standard_normal((3, 2) if transpA else (2, 3)).astype(dtype)
+					b = rng.standard_normal((4, 3) if transpB else (3, 4)).astype(dtype)
+					out = rng.standard_normal((2, 4)).astype(dtype)
+
+					expected = 0.5 * np.matmul(a.T if transpA else a, b.T if transpB else b) - 2 * out
+					self(a, b, out, transpA, transpB, 0.5, -2.0)
+					if not np.allclose(out, expected, rtol=1e-5, atol=1e-5):
+						return False
+		return True
+
+
+def openblasGemm(filepath):
+	"""The Gemm of the OpenBLAS library at filepath, or None (not OpenBLAS, entries missing, or
+	they do not reproduce numpy's matmul)."""
+	try:
+		lib = ctypes.CDLL(filepath)
+		affixes = [(p, s) for p in _PREFIXES for s in _SUFFIXES if hasattr(lib, "%sopenblas_get_num_threads%s" % (p, s))]
+		entry = Gemm(lib, *affixes[0]) if affixes else None
+	except (OSError, AttributeError):
+		return None
+
+	return entry if entry is not None and entry.reproducesMatmul() else None
+
+
+@functools.lru_cache(maxsize=None)
+def gemm():
+	"""numpy's BLAS gemm as a Gemm, or None where it cannot be reached (see the module's text)."""
+	ctl = controller()
+	if ctl is None or ctl.internal_api != "openblas":
+		return None
+	return openblasGemm(ctl.filepath)
