@@ -50,6 +50,68 @@ def test_random_rows_of_many_lengths_within_8_ulp(backend):
 		reference.assertClose(SoftMax()(gpu(x)).get(), softmaxReference(x), "softmax C=%d" % C, bound=8)
 
 
+def test_differences_that_float_cannot_hold_are_within_8_ulp(backend):
+	"""Rows whose x - max is not a float: the maximum's ulp is coarser than the entries' ones, and
+	exp(d) turns an absolute error in d into a relative one |d| times larger (rounding d near -70
+	alone would cost ~30 ulp). Also differences near -88 (outputs near the smallest normal) and rows
+	near +-1e4."""
+	from PuzzleLib.Modules import SoftMax
+	rng = np.random.default_rng(11)
+	for C in (10, 33, 1024):
+		rows = [
+			np.concatenate([[60.1], -10 + rng.uniform(-1e-3, 1e-3, C - 1)]),
+			np.concatenate([[40.3], rng.uniform(-30, 30, C - 1)]),
+			np.concatenate([[50.123], rng.uniform(-40, 50, C - 1)]),
+			np.concatenate([[3.7], rng.uniform(-85, -83, C - 1)]),
+			1e4 + rng.standard_normal(C) * 20,
+			-1e4 + rng.standard_normal(C) * 20,
+		]
+		x = np.array(rows).astype(np.float32)
+		reference.assertClose(SoftMax()(gpu(x)).get(), softmaxReference(x), "softmax C=%d" % C, bound=8)
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.float16, 2), (np.float32, 8), (np.float64, 8)])
+def test_short_rows_of_every_length_and_count(backend, dtype, bound):
+	"""Rows of 1 to 40 elements (the CPU takes rows of up to 32 eight at a time, a row per vector
+	lane), 1 to 19 of them (whole and partial blocks of eight), with special rows at every lane: a
+	row of only -inf is uniform, one with a NaN or +inf is NaN, -inf entries weigh nothing."""
+	from PuzzleLib.Backend.Dnn import softmaxNd
+	rng = np.random.default_rng(12)
+	for C in range(1, 41):
+		for N in (1, 7, 8, 9, 19):
+			x = rng.standard_normal((N, C)) * rng.choice([0.1, 5, 30], (N, 1))
+			special = rng.permutation(N)[:4]
+			x[special[:1]] = -np.inf
+			x[special[1:2], rng.integers(C)] = np.nan
+			x[special[2:3], rng.integers(C)] = np.inf
+			x[special[3:], ::2] = -np.inf
+			x = x.astype(dtype)
+			y = softmaxNd(gpu(x)).get()
+
+			nan = np.isnan(x).any(axis=1) | np.isposinf(x).any(axis=1)
+			empty = np.isneginf(x).all(axis=1) & ~nan
+			assert np.isnan(y[nan]).all(), "C=%d N=%d" % (C, N)
+			assert np.array_equal(y[empty], np.full((empty.sum(), C), 1 / C, dtype)), "C=%d N=%d" % (C, N)
+			rest = ~nan & ~empty
+			reference.assertClose(y[rest], softmaxReference(x[rest]), "softmax C=%d N=%d" % (C, N), bound=bound)
+
+
+@pytest.mark.parametrize("C", [3, 10, 32, 33, 100, 1024])
+def test_a_rows_result_does_not_depend_on_its_neighbours(backend, C):
+	"""A row's bits are the same alone, in place, and at any position among other rows (in a whole
+	block of eight on the CPU, or a partial one)."""
+	from PuzzleLib.Backend.Dnn import softmaxNd
+	x = (np.random.default_rng(C).standard_normal((21, C)) * 7).astype(np.float32)
+	whole = softmaxNd(gpu(x)).get()
+	for first in (1, 5, 8, 13, 20):
+		assert softmaxNd(gpu(x[first:])).get().tobytes() == whole[first:].tobytes(), "C=%d from row %d" % (C, first)
+		assert softmaxNd(gpu(x[:first])).get().tobytes() == whole[:first].tobytes(), "C=%d to row %d" % (C, first)
+
+	data = gpu(x)
+	softmaxNd(data, out=data)
+	assert data.get().tobytes() == whole.tobytes()
+
+
 def test_a_row_of_only_minus_infinity_is_uniform(backend):
 	from PuzzleLib.Backend.Dnn import softmaxNd
 	x = np.full((2, 5), -np.inf, dtype=np.float32)
@@ -80,6 +142,13 @@ def test_nan_in_a_row_without_finite_entries_gives_nan(backend, dtype):
 
 	spatial = softmaxNd(gpu(np.ascontiguousarray(np.stack([x.T, x.T], axis=0)))).get()
 	assert np.array_equal(spatial[:, :, 0], np.full((2, 3), 1 / 3, dtype)) and np.isnan(spatial[:, :, 1:]).all()
+
+	for C in (40, 100, 1024):        # rows longer than the CPU's short-row lanes take
+		long = np.full((3, C), -np.inf, dtype=dtype)
+		long[1, C // 2] = np.nan
+		long[2, -1] = np.nan
+		y = softmaxNd(gpu(long)).get()
+		assert np.array_equal(y[0], np.full(C, 1 / C, dtype)) and np.isnan(y[1:]).all(), "C=%d" % C
 
 
 def test_rows_beyond_the_grid_and_longer_than_a_block(backend, monkeypatch):

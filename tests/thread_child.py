@@ -145,7 +145,7 @@ def checkKernels(threads, dtype, rng):
 # (N, C, S) views at and above the threading threshold: many short rows, few long ones (fewer
 # than two a thread), rows of a matrix and columns of a 3-D tensor (S > 1)
 ROW_SHAPES = [
-	(Source.PARALLEL_MIN // 11 + 1, 11, 1), (41, 1024, 1), (3, 20011, 1), (1, 40000, 1),
+	(Source.PARALLEL_MIN // 11 + 1, 11, 1), (Source.PARALLEL_MIN // 3 + 5, 3, 1), (41, 1024, 1), (3, 20011, 1), (1, 40000, 1),
 	(7, 13, 400), (2, 3, 6001), (300, 2, 61),
 ]
 

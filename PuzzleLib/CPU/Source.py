@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from PuzzleLib.CPU import CostSource
+from PuzzleLib.CPU import CostSource, SoftmaxLanes
 from PuzzleLib.Kernels import Rows
 from PuzzleLib.Kernels.ElementwiseOp import NORMAL, UNIFORM
 from PuzzleLib.Kernels.Codegen import INLINE_MATH, RNG_ARGS, blockRandomValue, elementBody, kernelName, paramNames
@@ -249,7 +249,7 @@ static inline void pz_run_rows(pz_range_fn fn, const void *args, int64_t rows, i
 """ % CHUNK
 
 
-def rowKernelSource(name, arrays, statement):
+def rowKernelSource(name, arrays, statement, matrixRange=""):
 	"""A CPU row kernel `void name(const void *packed)` that runs `statement` for every row (n, s)
 	of the (N, C, S) view on the thread team. It takes its call packed as rowCallFormat says (the
 	struct `name_args`: the arrays' addresses, then C, S and N), as the elementwise kernels do.
@@ -257,7 +257,8 @@ def rowKernelSource(name, arrays, statement):
 	arrays: the pointer parameters as (C type, name), e.g. ("const float *", "x"). statement: C that
 	computes one row from `base` (the offset of its first element), `r` (its index n S + s), C and
 	S; for S == 1 (rows of a matrix) it is compiled with S the constant 1, so that the routines it
-	calls inline with unit stride.
+	calls inline with unit stride. matrixRange: C run first for S == 1, over the rows [begin, end),
+	that returns where it has computed them (a loop of its own for some C).
 	"""
 	fields = " ".join("%s%s;" % array for array in arrays)
 	unpack = " ".join("%s%s = a->%s;" % (ctype, field, field) for ctype, field in arrays)
@@ -271,6 +272,7 @@ static void %(name)s_range(const void *argp, int64_t begin, int64_t end)
 	const int64_t C = a->C;
 	if (a->S == 1) {
 		const int64_t S = 1;
+		%(matrixRange)s
 		for (int64_t r = begin; r < end; r++) {
 			const int64_t base = r * C;
 			%(statement)s
@@ -291,7 +293,7 @@ void %(name)s(const void *packed)
 	memcpy(&a, packed, sizeof a);
 	pz_run_rows(%(name)s_range, &a, a.N * a.S, a.C);
 }
-""" % dict(name=name, fields=fields, unpack=unpack, statement=statement)
+""" % dict(name=name, fields=fields, unpack=unpack, statement=statement, matrixRange=matrixRange)
 
 
 ADD_VEC_TEMPLATE = """\
@@ -329,14 +331,33 @@ void add_vec_%(name)s(const void *packed)
 """
 
 
+# softmax over rows of a matrix: short ones eight rows a block (SoftmaxLanes), longer ones a row at
+# a time, each row's exps taking the next row's maximum on the way
+SOFTMAX_MATRIX_RANGE = """\
+if (C <= PZ_LANE_C_MAX) {
+			for (int64_t r = begin; r < end; r += PZ_LANES)
+				pz_softmax_lane_block_%(name)s(x + r * C, y + r * C, C, end - r < PZ_LANES ? end - r : PZ_LANES);
+			return;
+		}
+		%(ctype)s top = pz_softmax_max_%(name)s(x + begin * C, C, 1);
+		for (int64_t r = begin; r < end; r++) {
+			%(ctype)s nextTop = 0;
+			pz_softmax_row_from_%(name)s(x + r * C, y + r * C, C, 1, top, r + 1 < end ? x + (r + 1) * C : NULL, &nextTop);
+			top = nextTop;
+		}
+		return;"""
+
+
 def rowsSource(dtype):
 	"""The row kernels of a dtype: Rows' routines, each run over rows on the thread team."""
 	name, s = SHORT_NAME[dtype], STORAGE_CTYPE[dtype]
 	routines = Rows.rowRoutines(dtype, s, load=lambda expr: LOAD[dtype] % expr, store=lambda expr: STORE[dtype] % expr)
+	lanes = SoftmaxLanes.laneRoutines(dtype, s, COMPUTE_CTYPE[dtype], name)
 	kernels = [
 		rowKernelSource(
 			"softmax_%s" % name, [("const %s *" % s, "x"), ("%s *" % s, "y")],
-			"pz_softmax_row_%s(x + base, y + base, C, S);" % name
+			"pz_softmax_row_%s(x + base, y + base, C, S);" % name,
+			matrixRange=SOFTMAX_MATRIX_RANGE % dict(name=name, ctype=COMPUTE_CTYPE[dtype])
 		),
 		rowKernelSource(
 			"softmax_backward_%s" % name, [("const %s *" % s, "y"), ("const %s *" % s, "g"), ("%s *" % s, "dx")],
@@ -348,13 +369,14 @@ def rowsSource(dtype):
 		),
 		ADD_VEC_TEMPLATE % dict(name=name, s=s),
 	]
-	return "\n".join([routines] + kernels)
+	return "\n".join([routines, lanes] + kernels)
 
 
 def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
 	return "\n".join(
-		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE] + kernels +
+		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE,
+			SoftmaxLanes.DEFINES] + kernels +
 		[rowsSource(dtype) for dtype in DTYPES] + [CostSource.labelSource()] + [
 			CostSource.costsSource(dtype, STORAGE_CTYPE[dtype], lambda expr, d=dtype: LOAD[d] % expr, lambda expr, d=dtype: STORE[d] % expr)
 			for dtype in DTYPES

@@ -316,9 +316,9 @@ __device__ long long pz_block_argmax_%(name)s(%(ctype)s v, long long i)
 }
 
 /* The exps of a row of C entries (S == 1) by the block, as Rows' pz_softmax_exps_row: stored into
-   out, summed in double; every thread gets the sum and *m the shift (NaN where the row has a NaN).
-   A row of only -inf entries has no mass: the sum is 0 and out is untouched. Each thread reads only
-   the entries it writes, so out may be row. */
+   out, summed in double; every thread gets the sum and *m the shift. A row of only -inf entries
+   has no mass: the sum is 0 and out is untouched; a row with a NaN or +inf entry is NaN: out, the
+   sum and *m. Each thread reads only the entries it writes, so out may be row. */
 __device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, const long long C, double *m)
 {
 	%(ctype)s top = -INFINITY;
@@ -327,15 +327,20 @@ __device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, c
 	top = pz_block_max_%(name)s(top);
 	if (top == -INFINITY)              /* the same for the whole block */
 		return 0.0;
+	if (top != top || top == INFINITY) {     /* a NaN or +inf entry: the row is NaN */
+		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+			out[c] = pz_softmax_nan_%(name)s();
+		*m = (double)NAN;
+		return (double)NAN;
+	}
 
-	const double shift = (double)top;
 	double sum = 0.0;
 	for (long long c = threadIdx.x; c < C; c += blockDim.x) {
-		const %(s)s e = pz_softmax_exp_%(name)s(row[c], shift);
+		const %(s)s e = pz_softmax_exp_%(name)s(row[c], top);
 		out[c] = e;
 		sum += (double)pz_row_load_%(name)s(e);
 	}
-	*m = shift;
+	*m = (double)top;
 	return pz_block_sum(sum);
 }
 
@@ -375,8 +380,9 @@ __global__ void softmax_rows_%(name)s(const %(s)s *x, %(s)s *y, const long long 
 				out[c] = pz_softmax_uniform_%(name)s(C);
 			continue;
 		}
-
-		const double inv = 1.0 / sum;
+		if (sum != sum)                  /* out is NaN already */
+			continue;
+		const %(ctype)s inv = (%(ctype)s)(1.0 / sum);
 
 		for (long long c = threadIdx.x; c < C; c += blockDim.x)
 			out[c] = pz_softmax_scale_%(name)s(out[c], inv);

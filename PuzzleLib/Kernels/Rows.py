@@ -5,12 +5,14 @@ A tensor is seen as (N, C, S): C elements along the axis, S the product of the a
 row (n, s) is C elements at stride S starting at n C S + s. Each backend wraps these routines in its
 loop over rows (on the calling thread on the CPU, a thread per row on CUDA).
 
-Softmax is max-subtracted and accumulated in double for every dtype: the difference x - max is
-formed in double (exact for float inputs), its exp taken to float accuracy (pz_expf_wide) and
-stored, the sum kept in double, so a float32 result is within ~2 ulp of the exact one for rows of
-any length and magnitude; float16 results are rounded once more, on the exp's store. A row whose
-entries are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row
-NaN. Backward is y (g - sum_c g y) with the sum in double.
+Softmax is max-subtracted, its sum accumulated in double for every dtype. For float16 and float32
+the exp of x - max is taken in float arithmetic to within 1 ulp of the exact difference's
+(pz_expf_difference: the difference carried exactly as a pair of floats) and stored, the stored
+exps summed four at a time in float and those partial sums in double, and each exp scaled by the
+float 1 / sum, so a float32 result is within ~4 ulp of the exact one for rows of any length and
+magnitude; float16 results are rounded once more, on the exp's store. Float64 takes exp (pz_exp) of the double difference. A row whose entries
+are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row NaN.
+Backward is y (g - sum_c g y) with the sum in double.
 """
 
 import numpy as np
@@ -18,11 +20,11 @@ import numpy as np
 
 SHORT_NAME = {np.dtype(np.float16): "f16", np.dtype(np.float32): "f32", np.dtype(np.float64): "f64"}
 
-# per dtype: (the C type of the exp of a shifted entry, that exp of the double difference d)
+# per dtype: (the compute type, the exp of x - m for an entry x and its row's finite maximum m)
 _EXP = {
-	np.dtype(np.float16): ("float", "pz_expf_wide(%s)"),
-	np.dtype(np.float32): ("float", "pz_expf_wide(%s)"),
-	np.dtype(np.float64): ("double", "pz_exp(%s)"),
+	np.dtype(np.float16): ("float", "pz_expf_difference(%s, m)"),
+	np.dtype(np.float32): ("float", "pz_expf_difference(%s, m)"),
+	np.dtype(np.float64): ("double", "pz_exp(%s - m)"),
 }
 
 ELEMENTS = """\
@@ -41,17 +43,23 @@ PZ_INLINE %(ctype)s pz_row_max_%(name)s(%(ctype)s top, %(ctype)s v)
 	return (v > top || v != v) ? v : top;
 }
 
-/* exp(x - m), stored, for an entry x of a row whose maximum is m: the difference formed in double
-   (exact for float inputs), its exp to the dtype's accuracy */
-PZ_INLINE %(storage)s pz_softmax_exp_%(name)s(%(storage)s x, double m)
+/* exp(x - m), stored, for an entry x of a row whose maximum m is finite (a row with a NaN or +inf
+   is NaN without it), to the dtype's accuracy for the exact difference */
+PZ_INLINE %(storage)s pz_softmax_exp_%(name)s(%(storage)s x, %(ctype)s m)
 {
 	return %(store_exp)s;
 }
 
 /* a stored exp scaled by its row's 1 / sum */
-PZ_INLINE %(storage)s pz_softmax_scale_%(name)s(%(storage)s e, double inv)
+PZ_INLINE %(storage)s pz_softmax_scale_%(name)s(%(storage)s e, %(ctype)s inv)
 {
 	return %(store_scaled)s;
+}
+
+/* an entry of a row with a NaN or +inf entry */
+PZ_INLINE %(storage)s pz_softmax_nan_%(name)s(void)
+{
+	return %(store_nan)s;
 }
 
 /* every entry of a row of C is -inf (no mass anywhere): the uniform distribution */
@@ -87,51 +95,138 @@ ROW_ROUTINES = """\
 /* {{{ one row of %(C)s by one thread: C elements at stride S, each loop in a fixed order, so a
    row's result is the same whichever thread computes it */
 
-/* The exps of a row's max-shifted entries, stored into y and summed in double as stored: two
-   passes over x (the maximum, with a NaN flag: a NaN makes the row NaN). Returns the sum and sets
-   *m to the shift; a row of only -inf entries has no mass: the sum is 0 and y is untouched. Each
-   entry of y is written after its x is read (y == x allowed). The maximum is the same in any
-   order; the sum's order is the loop's (its compiled vector lanes), fixed for a row. */
-PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
+/* The maximum of a row's entries; NaN entries are skipped (the exps' sum finds them) */
+PZ_INLINE %(ctype)s pz_softmax_max_%(name)s(const %(storage)s *x, int64_t C, int64_t S)
 {
 	%(ctype)s top = -INFINITY;
-	int nan = 0;
-	#pragma omp simd reduction(max:top) reduction(|:nan)
+	#pragma omp simd reduction(max:top)
 	for (int64_t c = 0; c < C; c++) {
 		const %(ctype)s v = pz_row_load_%(name)s(x[c * S]);
 		top = v > top ? v : top;
-		nan |= v != v;
 	}
-	if (top == -INFINITY && !nan)
-		return 0.0;
+	return top;
+}
 
-	const double shift = nan ? (double)NAN : (double)top;
-	double sum = 0.0;
-	#pragma omp simd reduction(+:sum)
-	for (int64_t c = 0; c < C; c++) {
-		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], shift);
-		y[c * S] = e;
-		sum += (double)pz_row_load_%(name)s(e);
+/* The exps of a row's entries shifted by its finite maximum m, stored into y, and their sum:
+   PZ_SUM_LANES lanes each add PZ_SUM_DEPTH consecutive groups' exps in the compute type (entries
+   c0 + l, c0 + l + PZ_SUM_LANES, ...: a vector's lanes), then into a double of their own; the
+   entries after the last whole block in a double of their own; the doubles added in one order.
+   A float32 lane rounds 3 times per block, within 2^-22 of the block's exact sum. The order is a
+   function of C alone. A NaN entry's exp is NaN: so is the sum.
+
+   With next not NULL, also the maximum of the row at next into *nextTop (pz_softmax_max's): a row
+   to come is read among this one's arithmetic, instead of alone after it. (Without, the loop reads
+   this row twice instead: one loop, vectorized whatever next is.) Float16 takes it after the
+   exps: with the conversion of its entries in this loop, gcc vectorizes the maximum's select no
+   more. */
+#define PZ_SUM_LANES 8
+#define PZ_SUM_DEPTH 4
+#define PZ_SOFTMAX_LOOKAHEAD_%(name)s %(lookahead)d
+
+PZ_INLINE double pz_softmax_exps_sum_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s m,
+                                             const %(storage)s *next, %(ctype)s *nextTop)
+{
+	double lanes[PZ_SUM_LANES] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+	%(ctype)s tops[PZ_SUM_LANES] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+	const %(storage)s *ahead = next ? next : x;
+	int64_t c0 = 0;
+	for (; c0 + PZ_SUM_LANES * PZ_SUM_DEPTH <= C; c0 += PZ_SUM_LANES * PZ_SUM_DEPTH) {
+		#pragma omp simd
+		for (int l = 0; l < PZ_SUM_LANES; l++) {
+			%(ctype)s part = 0;
+			for (int j = 0; j < PZ_SUM_DEPTH; j++) {
+				const int64_t c = c0 + j * PZ_SUM_LANES + l;
+				if (PZ_SOFTMAX_LOOKAHEAD_%(name)s) {
+					const %(ctype)s v = pz_row_load_%(name)s(ahead[c * S]);
+					tops[l] = v > tops[l] ? v : tops[l];
+				}
+				const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+				y[c * S] = e;
+				part += pz_row_load_%(name)s(e);
+			}
+			lanes[l] += (double)part;
+		}
 	}
-	*m = shift;
+
+	double rest = 0.0;
+	#pragma omp simd reduction(+:rest)
+	for (int64_t c = c0; c < C; c++) {
+		const %(storage)s e = pz_softmax_exp_%(name)s(x[c * S], m);
+		y[c * S] = e;
+		rest += (double)pz_row_load_%(name)s(e);
+	}
+
+	if (next) {
+		const int64_t seen = PZ_SOFTMAX_LOOKAHEAD_%(name)s ? c0 : 0;
+		%(ctype)s top = pz_softmax_max_%(name)s(next + seen * S, C - seen, S);
+		for (int l = 0; l < PZ_SUM_LANES; l++)
+			top = tops[l] > top ? tops[l] : top;
+		*nextTop = top;
+	}
+	return (((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))) + rest;
+}
+
+/* The exps of a row's entries shifted by its maximum top (pz_softmax_max), stored into y, and their
+   sum (pz_softmax_exps_sum, with its look at next). Returns the sum and sets *m to the shift; a row
+   of only -inf entries has no mass: the sum is 0 and y is untouched; a row with a NaN or +inf
+   entry is NaN: y, the sum and *m. Each entry of y is written after its x is read (y == x
+   allowed). */
+PZ_INLINE double pz_softmax_exps_from_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s top,
+                                              double *m, const %(storage)s *next, %(ctype)s *nextTop)
+{
+	double sum = (double)NAN;
+	if (top == -INFINITY || top == INFINITY) {
+		if (next)
+			*nextTop = pz_softmax_max_%(name)s(next, C, S);
+		int nan = top == INFINITY;   /* only -inf entries: no mass, unless a NaN hides among them */
+		for (int64_t c = 0; c < C && !nan; c++)
+			nan |= pz_row_load_%(name)s(x[c * S]) != pz_row_load_%(name)s(x[c * S]);
+		if (!nan)
+			return 0.0;
+	} else
+		sum = pz_softmax_exps_sum_%(name)s(x, y, C, S, top, next, nextTop);
+
+	if (sum != sum) {
+		for (int64_t c = 0; c < C; c++)
+			y[c * S] = pz_softmax_nan_%(name)s();
+		*m = (double)NAN;
+		return (double)NAN;
+	}
+	*m = (double)top;
 	return sum;
 }
 
-/* softmax of a row: its exps, then y scaled in place; a row without mass is the uniform 1/C */
-PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+/* pz_softmax_exps_from of a row with its own maximum: two passes over x */
+PZ_INLINE double pz_softmax_exps_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, double *m)
+{
+	return pz_softmax_exps_from_%(name)s(x, y, C, S, pz_softmax_max_%(name)s(x, C, S), m, NULL, NULL);
+}
+
+/* softmax of a row whose maximum is top: its exps, then y scaled in place; a row without mass is
+   the uniform 1/C. next, nextTop: as pz_softmax_exps_sum (*nextTop set whenever next is not NULL) */
+PZ_INLINE void pz_softmax_row_from_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S, %(ctype)s top,
+                                           const %(storage)s *next, %(ctype)s *nextTop)
 {
 	double m = 0.0;
-	const double sum = pz_softmax_exps_row_%(name)s(x, y, C, S, &m);
+	const double sum = pz_softmax_exps_from_%(name)s(x, y, C, S, top, &m, next, nextTop);
 	if (sum == 0.0) {
 		for (int64_t c = 0; c < C; c++)
 			y[c * S] = pz_softmax_uniform_%(name)s(C);
 		return;
 	}
+	if (sum != sum)                     /* y is NaN already */
+		return;
 
-	const double inv = 1.0 / sum;
+	const %(ctype)s inv = (%(ctype)s)(1.0 / sum);
 	#pragma omp simd
 	for (int64_t c = 0; c < C; c++)
 		y[c * S] = pz_softmax_scale_%(name)s(y[c * S], inv);
+}
+
+/* softmax of a row: its maximum, its exps, y scaled in place */
+PZ_INLINE void pz_softmax_row_%(name)s(const %(storage)s *x, %(storage)s *y, int64_t C, int64_t S)
+{
+	pz_softmax_row_from_%(name)s(x, y, C, S, pz_softmax_max_%(name)s(x, C, S), NULL, NULL);
 }
 
 PZ_INLINE void pz_softmax_backward_row_%(name)s(const %(storage)s *y, const %(storage)s *g, %(storage)s *dx, int64_t C, int64_t S)
@@ -174,8 +269,10 @@ def _fields(dtype, storage, load, store):
 	ctype, exp = _EXP[dtype]
 	return dict(
 		C=dtype.name, name=SHORT_NAME[dtype], storage=storage, ctype=ctype, load_v=load("v"),
-		store_exp=store(exp % ("(double)%s - m" % load("x"))),
-		store_scaled=store("(%s)((double)%s * inv)" % (ctype, load("e"))),
+		lookahead=int(dtype != np.float16),
+		store_exp=store(exp % load("x")),
+		store_scaled=store("%s * inv" % load("e")),
+		store_nan=store("(%s)NAN" % ctype),
 		store_uniform=store("(%s)(1.0 / (double)C)" % ctype),
 		store_dx=store("(%s)((double)%s * ((double)%s - dot))" % (ctype, load("y"), load("g"))),
 		store_add=store("(%s)(%s + %s)" % (ctype, load("mat[i]"), load("vec[c]"))),

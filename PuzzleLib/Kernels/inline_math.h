@@ -11,6 +11,7 @@
 #ifdef __CUDACC__
 #define PZ_INLINE __device__ __forceinline__   /* not static: no unused-function warning */
 PZ_INLINE float pz_bits_to_float(int32_t bits) { return __int_as_float(bits); }
+PZ_INLINE int32_t pz_float_to_bits(float f) { return __float_as_int(f); }
 PZ_INLINE double pz_bits_to_double(int64_t bits) { return __longlong_as_double(bits); }
 PZ_INLINE int64_t pz_double_to_bits(double d) { return __double_as_longlong(d); }
 #else
@@ -20,9 +21,25 @@ PZ_INLINE int64_t pz_double_to_bits(double d) { return __double_as_longlong(d); 
    calls pz_expf instead of inlining it is not vectorized (10x slower) */
 #define PZ_INLINE static inline __attribute__((always_inline))
 PZ_INLINE float pz_bits_to_float(int32_t bits) { float f; memcpy(&f, &bits, sizeof f); return f; }
+PZ_INLINE int32_t pz_float_to_bits(float f) { int32_t bits; memcpy(&bits, &f, sizeof bits); return bits; }
 PZ_INLINE double pz_bits_to_double(int64_t bits) { double d; memcpy(&d, &bits, sizeof d); return d; }
 PZ_INLINE int64_t pz_double_to_bits(double d) { int64_t bits; memcpy(&bits, &d, sizeof bits); return bits; }
 #endif
+
+/* e^r on |r| <= ln2/2 (a little beyond, for a reduction's rounding), Taylor to degree 7: the
+   remainder is below 0.1 ulp */
+PZ_INLINE float pz_expf_reduced(float r)
+{
+	float p = 1.98412698412698413e-04f;
+	p = p * r + 1.38888888888888889e-03f;
+	p = p * r + 8.33333333333333333e-03f;
+	p = p * r + 4.16666666666666667e-02f;
+	p = p * r + 1.66666666666666667e-01f;
+	p = p * r + 0.5f;
+	p = p * r + 1.0f;
+	p = p * r + 1.0f;
+	return p;
+}
 
 PZ_INLINE float pz_expf(float x)
 {
@@ -33,16 +50,7 @@ PZ_INLINE float pz_expf(float x)
 	   factors rounds a subnormal result once and saturates to 0 or inf. */
 	const float kf = rintf(x * 1.44269504088896341f);
 	const float r = (x - kf * 0.693145751953125f) - kf * 1.42860676533018708e-06f;
-
-	/* Taylor to degree 7: the remainder is below 0.1 ulp on |r| <= ln2/2 */
-	float p = 1.98412698412698413e-04f;
-	p = p * r + 1.38888888888888889e-03f;
-	p = p * r + 8.33333333333333333e-03f;
-	p = p * r + 4.16666666666666667e-02f;
-	p = p * r + 1.66666666666666667e-01f;
-	p = p * r + 0.5f;
-	p = p * r + 1.0f;
-	p = p * r + 1.0f;
+	const float p = pz_expf_reduced(r);
 
 	int32_t k = (int32_t)kf;
 	k = k < -151 ? -151 : k;
@@ -56,31 +64,30 @@ PZ_INLINE float pz_expf(float x)
 	return x != x ? x : y;
 }
 
-/* exp(x) of a double argument, to float accuracy (within 1 ulp): the reduction r = x - k ln2 is done
-   in double, so an argument formed as a difference in double (softmax's x - max) keeps its exactness;
-   the rest is pz_expf's. */
-PZ_INLINE float pz_expf_wide(double x)
+/* exp(x - m) for floats x <= m, m finite (softmax's row maximum; x may be -inf), within 1 ulp
+   whatever their magnitudes, in float arithmetic alone (twice the lanes of double): the difference
+   is carried exactly as hi + lo, hi = fl(x - m) and lo its rounding error (TwoSum, exact in
+   float), and lo joins the reduced argument, so the result is the exact difference's exp. hi <= 0
+   puts k in [-150, 0], so 2^k is applied as 2^(k + 64), exact on p, then 2^-64, which rounds a
+   subnormal result once. A NaN x gives NaN (through lo). */
+PZ_INLINE float pz_expf_difference(float x, float m)
 {
-	double t = x > -104.0 ? x : -104.0;
-	t = t < 89.0 ? t : 89.0;
+	const float hi = x - m;
+	const float back = hi - x;
+	const float lo = (x - (hi - back)) + (-m - back);
 
-	const double kd = rint(t * 1.4426950408889634);
-	const float r = (float)(t - kd * 0.69314718055994531);
+	/* k is rounded by adding 1.5 * 2^23, whose low bits then hold it as an integer (no conversion);
+	   below hi = -104 the result is 0, the select at the end (k out of range, lo NaN for x = -inf:
+	   anything computed there is discarded; unsigned, so that nothing overflows) */
+	const float shifter = 12582912.0f;
+	const float kd = hi * 1.44269504088896341f + shifter;
+	const float kf = kd - shifter;
+	const float r = ((hi - kf * 0.693145751953125f) + lo) - kf * 1.42860676533018708e-06f;
+	const float p = pz_expf_reduced(r);
 
-	float p = 1.98412698412698413e-04f;
-	p = p * r + 1.38888888888888889e-03f;
-	p = p * r + 8.33333333333333333e-03f;
-	p = p * r + 4.16666666666666667e-02f;
-	p = p * r + 1.66666666666666667e-01f;
-	p = p * r + 0.5f;
-	p = p * r + 1.0f;
-	p = p * r + 1.0f;
-
-	const int32_t k = (int32_t)kd;
-	const int32_t k1 = k >> 1, k2 = k - k1;
-	const float y = (p * pz_bits_to_float((k1 + 127) << 23)) * pz_bits_to_float((k2 + 127) << 23);
-
-	return x != x ? (float)x : y;
+	const uint32_t biased = (uint32_t)pz_float_to_bits(kd) - (uint32_t)pz_float_to_bits(shifter) + 64u + 127u;
+	const float y = (p * pz_bits_to_float((int32_t)(biased << 23))) * 5.42101086242752217e-20f;
+	return hi < -104.0f ? 0.0f : y;
 }
 
 PZ_INLINE double pz_exp(double x)
