@@ -5,7 +5,8 @@ training step next to PyTorch (CPU torch on the CPU backend, CUDA torch on CUDA)
 
 runs the modules' part: SoftMax (rows of 1024 and of 10) and Dropout (p = 0.5, the mask drawn in
 the pass), forward and backward as a user calls them, in GB/s counting the bytes read and written,
-as ratios of the copy measured in the same run; then the warm per-call time of Activation, SoftMax
+as shares of copy's bandwidth (each pass run in turn with a copy of its data, the median of the
+rounds' ratios); then the warm per-call time of Activation, SoftMax
 and Dropout, forward and backward, on a 32 x 32 float32 tensor (best of 50 runs of 200 calls).
 
 `python -m PuzzleLib.Benchmark --only training [--samples N]` runs the training part (run()):
@@ -31,7 +32,7 @@ import numpy as np
 
 from PuzzleLib import Backend, Config
 from PuzzleLib.Backend import gpuarray
-from PuzzleLib.Benchmark import bestPerCall, positiveInt, testData, timeit
+from PuzzleLib.Benchmark import bestPerCall, positiveInt, testData
 from PuzzleLib.Containers import Sequential
 from PuzzleLib.Cost import CrossEntropy
 from PuzzleLib.Handlers import Trainer
@@ -60,13 +61,13 @@ def interleaved(first, second, repeat, syncFirst=gpuarray.synchronize, syncSecon
 
 
 def trainingModules(size, dtype, repeat, out=print):
-	"""SoftMax and Dropout forward and backward in GB/s and as ratios of copy, measured in one run."""
+	"""SoftMax and Dropout forward and backward in GB/s and as shares of copy's bandwidth: each pass
+	run in turn with a copy of its data (interleaved), the share the median of the rounds' ratios,
+	so that the machine's swings slow both sides alike."""
 	dtype = np.dtype(dtype)
 	data, grad = testData(size, dtype)
 	itemsize = dtype.itemsize
-
 	dest = gpuarray.empty(data.shape, dtype=dtype)
-	copyBandwidth = 2 * size * itemsize / timeit(lambda: gpuarray.copy(dest, data), repeat)
 
 	out("%-18s %9s %7s %9s %7s" % ("module", "fwd GB/s", "/copy", "bwd GB/s", "/copy"))
 	cases = [
@@ -81,15 +82,18 @@ def trainingModules(size, dtype, repeat, out=print):
 		count = int(np.prod(shape))
 		x, g = data[:count].reshape(shape), grad[:count].reshape(shape)
 
-		forward = timeit(lambda: module(x), repeat)
+		target = dest[:count].reshape(shape)
+		copy = lambda: gpuarray.copy(target, x)
+
+		# copy moves 2 arrays of count elements: a pass moving k arrays at copy's rate takes k / 2 its time
+		forward, _, fwdShare = interleaved(lambda: module(x), copy, repeat)
 		module(x)
-		backward = timeit(lambda: module.backward(g), repeat)
+		backward, _, bwdShare = interleaved(lambda: module.backward(g), copy, repeat)
+		fwdShare, bwdShare = 1 / fwdShare, backwardArrays / 2 / bwdShare
 
 		fwd, bwd = 2 * count * itemsize / forward, backwardArrays * count * itemsize / backward
-		out("%-18s %9.1f %7.2f %9.1f %7.2f" % (
-			label, fwd / 1e9, fwd / copyBandwidth, bwd / 1e9, bwd / copyBandwidth
-		))
-		rows.append((label, fwd / copyBandwidth, bwd / copyBandwidth))
+		out("%-18s %9.1f %7.2f %9.1f %7.2f" % (label, fwd / 1e9, fwdShare, bwd / 1e9, bwdShare))
+		rows.append((label, fwdShare, bwdShare))
 
 	return rows
 
