@@ -3,7 +3,6 @@
 from enum import Enum
 
 from PuzzleLib import Config
-from PuzzleLib.Backend import gpuarray
 from PuzzleLib.Backend.Kernels import ElementWise
 from PuzzleLib.Kernels.Activations import ACTIVATIONS, ActivationArgsError, checkArgs
 from PuzzleLib.Kernels.Launch import KernelError, checkOverlap, checkSlice
@@ -55,18 +54,7 @@ class Activation(ShapeKeeping, Module):
 			Config.getLogger().warning("%s is using inplace flag", self)
 
 	def _output(self, source):
-		"""Where a pass writes: the source itself when inplace, else a pooled array.
-
-		Outside the slice the output passes the source through, so it starts as a copy of it.
-		"""
-		if self.inplace:
-			return source
-
-		out = gpuarray.pooledLike(source)
-		if self.slc is not None:
-			gpuarray.copy(out, source)
-
-		return out
+		return self.passOutput(source, self.inplace, self.slc)
 
 	def _apply(self, kernels, source, operands):
 		"""Runs one kernel (kernels: actFunc or actFuncDer) into a fresh output (or over source when inplace).

@@ -103,15 +103,7 @@ class Dropout(ShapeKeeping, Module):
 		return out
 
 	def _output(self, source):
-		"""Where a pass writes: the source itself when inplace, else a pooled array (a copy of the
-		source where a slice leaves elements as they are)."""
-		if self.inplace:
-			return source
-
-		out = gpuarray.pooledLike(source)
-		if self.slice is not None:
-			gpuarray.copy(out, source)
-		return out
+		return self.passOutput(source, self.inplace, self.slice)
 
 	def updateData(self, data):
 		if not self.train:

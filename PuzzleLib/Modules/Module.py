@@ -38,6 +38,18 @@ class ShapeKeeping:
 	def supportedDtypes(self):
 		return backendDtypes()
 
+	@staticmethod
+	def passOutput(source, inplace, slc):
+		"""Where an elementwise pass over source writes: source itself when inplace, else a pooled
+		array; outside a slice the output passes the source through, so it starts as a copy of it."""
+		if inplace:
+			return source
+
+		out = gpuarray.pooledLike(source)
+		if slc is not None:
+			gpuarray.copy(out, source)
+		return out
+
 
 class Module:
 	def __init__(self, name=None):
