@@ -86,15 +86,20 @@ def empty(shape, dtype=np.float32, allocator=None):
 		_attributesOf[shape, dtype] = attributes
 		return ary
 
+	return _fromAttributes(attributes, allocator)
+
+
+_attributesOf = {}             # (shape, dtype) -> the attributes pycuda's constructor sets, but memory
+_ATTRIBUTES_KEPT = 256
+
+
+def _fromAttributes(attributes, allocator):
+	"""A new array with the attributes of another of its shape and dtype, and memory of its own."""
 	ary = GPUArray.__new__(GPUArray)
 	ary.__dict__.update(attributes)
 	ary.allocator = allocator
 	ary.gpudata = allocator(attributes["nbytes"]) if attributes["size"] else None
 	return ary
-
-
-_attributesOf = {}             # (shape, dtype) -> the attributes pycuda's constructor sets, but memory
-_ATTRIBUTES_KEPT = 256
 
 
 def pooledLike(ary):
@@ -104,12 +109,7 @@ def pooledLike(ary):
 		attributes = _attributesOf[ary.shape, ary.dtype]
 	except KeyError:
 		return empty(ary.shape, ary.dtype, memoryPool)
-
-	new = GPUArray.__new__(GPUArray)
-	new.__dict__.update(attributes)
-	new.allocator = memoryPool
-	new.gpudata = memoryPool.allocate(attributes["nbytes"]) if attributes["size"] else None
-	return new
+	return _fromAttributes(attributes, memoryPool)
 
 
 def zeros(shape, dtype=np.float32, allocator=None):

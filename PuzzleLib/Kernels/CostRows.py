@@ -13,9 +13,11 @@ the SoftMax kernel does).
 Cross-entropy of a row (scores x over C classes, label l, class weight w):
 	loss = w (log sum_c exp(x_c - m) - (x_l - m)),  m = max_c x_c
 	grad_c = w scale ([c == l] - softmax(x)_c)
-It takes Kernels/Rows' element routines in the SoftMax row routine's order, so softmax is formed
-exactly as the SoftMax module forms it: a row of -inf only is the uniform distribution (loss log C), a NaN or +inf makes the
-row's loss and gradient NaN, and a -inf at the label gives an infinite loss.
+Its exps and their sum are Kernels/Rows' row routine (pz_softmax_exps_row), so its rows behave as
+the SoftMax module's (whose CPU kernel sums rows of up to 32 in another fixed order, and rounds the
+probabilities in the compute type where this takes them in double): a row of -inf only is the
+uniform distribution (loss log C), a NaN or +inf makes the row's loss and gradient NaN, and a -inf
+at the label gives an infinite loss.
 
 Binary cross-entropy of a logit x against a target t in [0, 1], in the stable softplus form:
 	loss = max(x, 0) - t x + log1p(exp(-|x|)),   grad = scale (t - sigmoid(x))

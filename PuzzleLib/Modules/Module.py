@@ -124,15 +124,7 @@ class Module:
 		return name in self.attrs
 
 	def __call__(self, data):
-		self.checkArray(data, "data")
-
-		if not Config.disableDtypeShapeChecks:
-			if isinstance(data, list):
-				self.checkDataShape(_shapes(data))
-				self.checkDataType(_dtypes(data))
-			else:
-				self.checkDataShape(data.shape)
-				self.checkDataType(data.dtype)
+		self._checkPassArray(data, "data", self.checkDataShape, self.checkDataType)
 
 		saved = self.data, self.inData
 		self.data = None
@@ -147,15 +139,7 @@ class Module:
 		return self.data
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
-		self.checkArray(grad, "grad")
-
-		if not Config.disableDtypeShapeChecks:
-			if isinstance(grad, list):
-				self.checkGradShape(_shapes(grad))
-				self.checkGradType(_dtypes(grad))
-			else:
-				self.checkGradShape(grad.shape)
-				self.checkGradType(grad.dtype)
+		self._checkPassArray(grad, "grad", self.checkGradShape, self.checkGradType)
 
 		saved = self.grad
 		self.grad = None
@@ -169,6 +153,19 @@ class Module:
 
 		if updParamGrads and self.train:
 			self.accGradParams(grad, scale=scale, momentum=momentum)
+
+	def _checkPassArray(self, ary, what, checkShape, checkType):
+		"""What a pass checks of its data or grad: the array(s), then, unless Config turns it off, the
+		shape(s) and dtype(s) through the module's checkShape and checkType."""
+		self.checkArray(ary, what)
+
+		if not Config.disableDtypeShapeChecks:
+			if isinstance(ary, list):
+				checkShape([item.shape for item in ary])
+				checkType([item.dtype for item in ary])
+			else:
+				checkShape(ary.shape)
+				checkType(ary.dtype)
 
 	def checkArray(self, ary, what):
 		"""A C-contiguous GPUArray, or a list of them where the module takes several."""
@@ -346,11 +343,3 @@ class Module:
 
 # calctype (a numpy scalar type) -> its dtype, numpy's singleton
 _NATIVE_DTYPES = {dtype: np.dtype(dtype) for dtype in (np.float16, np.float32, np.float64)}
-
-
-def _shapes(ary):
-	return [item.shape for item in ary] if isinstance(ary, list) else ary.shape
-
-
-def _dtypes(ary):
-	return [item.dtype for item in ary] if isinstance(ary, list) else ary.dtype

@@ -13,7 +13,6 @@ class SoftMax(ShapeKeeping, Module):
 		super().__init__(name)
 		self.registerBlueprint(locals())
 		self.gradUsesOutData = True
-		self.plans = {}         # row kernel name -> (dtype, shape, its bound call) of the last pass
 
 	def updateData(self, data):
 		# with the module's checks on, data is a contiguous array of the module's dtype and >= 2
@@ -24,7 +23,7 @@ class SoftMax(ShapeKeeping, Module):
 
 		out = gpuarray.pooledLike(data)
 		if data.size:
-			self._rows("softmax", data)(data, out)
+			bound("softmax", data.dtype, data.shape)(data, out)
 		self.data = out
 
 	def backward(self, grad, updParamGrads=True, updGrad=True, scale=1.0, momentum=0.0):
@@ -42,15 +41,8 @@ class SoftMax(ShapeKeeping, Module):
 
 		out = gpuarray.pooledLike(grad)
 		if grad.size:
-			self._rows("softmax_backward", grad)(data, grad, out)
+			bound("softmax_backward", grad.dtype, grad.shape)(data, grad, out)
 		self.grad = out
-
-	def _rows(self, name, ary):
-		"""The row kernel's call over arrays like ary, bound at the first pass of its dtype and shape."""
-		plan = self.plans.get(name)
-		if plan is None or plan[0] is not ary.dtype or plan[1] != ary.shape:
-			plan = self.plans[name] = (ary.dtype, ary.shape, bound(name, ary.dtype, ary.shape))
-		return plan[2]
 
 	def _checked(self, function, *arrays):
 		try:
