@@ -39,6 +39,11 @@ def _read(name):
 
 
 HALF_FLOAT = _read("half_float.c")
+
+# a random entry's outputs of at least this many bytes are written by streaming stores
+# (stream_store.c; measured: README, Dropout)
+STREAM_MIN_BYTES = 16 << 20
+STREAM_STORE = _read("stream_store.c") % STREAM_MIN_BYTES
 THREAD_POOL = _read("thread_pool.c")
 
 PRELUDE = """\
@@ -127,16 +132,20 @@ def kernelSource(op, dtype):
 
 def _blockedUnitLoop(op, dtype, body):
 	"""A random entry's unit-step range [start + begin, start + end): the Philox blocks
-	PZ_PHILOX_GROUP at a time (pz_philox_blocks: vectorized rounds), their elements a loop that
-	vectorizes (uniform entries); the blocks left over one by one, four elements each; the ragged
-	ends, elements of a block cut by the range, drawn one by one."""
-	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
+	PZ_PHILOX_GROUP at a time (pz_philox_blocks: vectorized rounds, the round keys made once per
+	range), their elements a loop that vectorizes (uniform entries); the blocks left over one by one,
+	four elements each; the ragged ends, elements of a block cut by the range, drawn one by one.
 
-	def element(randomValue, indent):
+	Where the call's outputs reach STREAM_MIN_BYTES (stream_store.c), a group's outputs go to a
+	buffer on the stack and from there to memory by streaming stores."""
+	ctype, storages = COMPUTE_CTYPE[dtype], op.arrayDtypes(dtype)
+	written = [k for k, operand in enumerate(op.arrays) if operand.isWritten]
+
+	def element(randomValue, indent, store="a%d[i]"):
 		return [indent + line for line in elementBody(
 			op, ctype,
 			load=lambda k: LOAD[storages[k]] % ("a%d[i]" % k),
-			store=lambda k, expr: "a%d[i] = %s;" % (k, STORE[storages[k]] % expr),
+			store=lambda k, expr: "%s = %s;" % (store % k, STORE[storages[k]] % expr),
 			randomValue=randomValue
 		)]
 
@@ -154,6 +163,24 @@ def _blockedUnitLoop(op, dtype, body):
 			return "pz_uniform_from_word(words[e])"
 		return "pz_normal_from_words(words[e & ~1], words[e | 1], e)"
 
+	def groupLoop(store, before=(), after=()):
+		return [
+			"\t\t\tfor (; b + PZ_PHILOX_GROUP <= last / 4; b += PZ_PHILOX_GROUP) {",
+			"\t\t\t\tuint32_t words[4 * PZ_PHILOX_GROUP];",
+			"\t\t\t\tpz_philox_blocks(words, &keys, rng_counter, b);",
+		] + ["\t\t\t\t" + line for line in before] + ([] if normal else ["\t\t\t\t#pragma omp simd"]) + [
+			"\t\t\t\tfor (int e = 0; e < 4 * PZ_PHILOX_GROUP; e++) {",
+			"\t\t\t\t\tconst int64_t i = 4 * b + e;",
+		] + element(lambda role: grouped(role), "\t\t\t\t\t", store) + [
+			"\t\t\t\t}",
+		] + ["\t\t\t\t" + line for line in after] + ["\t\t\t}"]
+
+	streams = " && ".join(
+		"pz_streams(a%d + 4 * b, a->count * (int64_t)sizeof *a%d)" % (k, k) for k in written
+	)
+	buffers = ["%s s%d[4 * PZ_PHILOX_GROUP] __attribute__((aligned(32)));" % (STORAGE_CTYPE[storages[k]], k) for k in written]
+	flushes = ["pz_stream_store(a%d + 4 * b, s%d, sizeof s%d);" % (k, k, k) for k in written]
+
 	return [
 		"\t\tconst int64_t from = start + begin, to = start + end;",
 		"\t\tconst int64_t first = ((from + 3) & ~(int64_t)3) < to ? ((from + 3) & ~(int64_t)3) : to;",
@@ -164,14 +191,14 @@ def _blockedUnitLoop(op, dtype, body):
 	] + ["\t\t\t" + line for line in body] + [
 		"\t\t}",
 		"\t\tint64_t b = first / 4;",
-		"\t\tfor (; b + PZ_PHILOX_GROUP <= last / 4; b += PZ_PHILOX_GROUP) {",
-		"\t\t\tuint32_t words[4 * PZ_PHILOX_GROUP];",
-		"\t\t\tpz_philox_blocks(words, rng_key, rng_counter, b);",
-	] + ([] if normal else ["\t\t\t#pragma omp simd"]) + [
-		"\t\t\tfor (int e = 0; e < 4 * PZ_PHILOX_GROUP; e++) {",
-		"\t\t\t\tconst int64_t i = 4 * b + e;",
-	] + element(lambda role: grouped(role), "\t\t\t\t") + [
+		"\t\tif (last - first >= 4 * PZ_PHILOX_GROUP) {",
+		"\t\t\tpz_philox_keys keys;",
+		"\t\t\tpz_philox_schedule(&keys, rng_key);",
+		"\t\t\tif (%s) {" % streams,
+	] + ["\t" + line for line in groupLoop("s%d[e]", before=buffers, after=flushes)] + [
+		"\t\t\t\tpz_stream_fence();",
 		"\t\t\t}",
+	] + groupLoop("a%d[i]") + [
 		"\t\t}",
 		"\t\tfor (; b < last / 4; b++) {",
 		"\t\t\tuint32_t w[4];",
@@ -375,7 +402,7 @@ def rowsSource(dtype):
 def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
 	return "\n".join(
-		[PRELUDE, INLINE_MATH, HALF_FLOAT, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE,
+		[PRELUDE, INLINE_MATH, HALF_FLOAT, STREAM_STORE, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE,
 			SoftmaxLanes.DEFINES] + kernels +
 		[rowsSource(dtype) for dtype in DTYPES] + [CostSource.labelSource()] + [
 			CostSource.costsSource(dtype, STORAGE_CTYPE[dtype], lambda expr, d=dtype: LOAD[d] % expr, lambda expr, d=dtype: STORE[d] % expr)

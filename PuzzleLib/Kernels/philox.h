@@ -48,75 +48,98 @@ PZ_INLINE void pz_philox_block(uint32_t c[4], int64_t key, int64_t counter, int6
 }
 
 #ifndef __CUDACC__
-/* The stream's blocks b to b + 15 at once, for elements 4 b to 4 b + 63: words[4 j + lane] is word
-   lane of block b + j, in element order. With AVX2 the rounds run on the eight blocks side by side,
-   a word's eight values in a vector (the 32 x 32 -> 64 bit products as even- and odd-lane vector
-   multiplies): what the compiler's own vectorization of the loops below does with a shuffle per
-   operation. The same words either way (tests/test_philox.py). */
-#define PZ_PHILOX_GROUP 16
+/* The stream's blocks b to b + 31 at once, for elements 4 b to 4 b + 127: words[4 j + lane] is word
+   lane of block b + j, in element order. With AVX2 the rounds run on four blocks a vector, one a
+   64-bit lane, two such sets side by side so that one's multiplies overlap the other's; the round
+   keys are made once (pz_philox_schedule) for all the groups of a range. The same words as
+   pz_philox_block's (tests/test_philox.py). */
+#define PZ_PHILOX_GROUP 32
 
 #ifdef __AVX2__
 #include <immintrin.h>
 
-PZ_INLINE __m256i pz_mulhilo8(__m256i a, __m256i m, __m256i *hi)
+/* blocks of a set, sets in flight: 2 x 4 blocks hold 8 of the 16 vector registers; more spill */
+#define PZ_PHILOX_SETS 2
+
+/* One round on four blocks, one a 64-bit lane: a word is its lane's low half. The high halves are
+   don't-care (the multiplies read the low halves only), so a product's low word is the product
+   itself, and its high word one shift away. The words' xor with the key is made opaque to the
+   compiler, which would otherwise reassociate it onto the multiply's path (a cycle a round). */
+PZ_INLINE void pz_philox_round4(__m256i *c0, __m256i *c1, __m256i *c2, __m256i *c3, __m256i m0, __m256i m1, __m256i k0, __m256i k1)
 {
-	const __m256i even = _mm256_mul_epu32(a, m);                         /* lanes 0, 2, 4, 6 */
-	const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);  /* lanes 1, 3, 5, 7 */
-	*hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-	return _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+	const __m256i p0 = _mm256_mul_epu32(*c0, m0), p1 = _mm256_mul_epu32(*c2, m1);
+	__m256i keyed1 = _mm256_xor_si256(*c1, k0), keyed3 = _mm256_xor_si256(*c3, k1);
+	__asm__("" : "+x"(keyed1), "+x"(keyed3));
+	*c0 = _mm256_xor_si256(_mm256_srli_epi64(p1, 32), keyed1);
+	*c2 = _mm256_xor_si256(_mm256_srli_epi64(p0, 32), keyed3);
+	*c1 = p1;
+	*c3 = p0;
 }
 
-PZ_INLINE void pz_philox_blocks(uint32_t words[4 * PZ_PHILOX_GROUP], int64_t key, int64_t counter, int64_t b)
+/* the round keys of a key, made once for many groups: words 0 and 1 of round r's key in each lane */
+typedef struct { __m256i round[10][2]; } pz_philox_keys;
+
+PZ_INLINE void pz_philox_schedule(pz_philox_keys *keys, int64_t key)
 {
-	uint32_t low[PZ_PHILOX_GROUP], high[PZ_PHILOX_GROUP];
-	for (int j = 0; j < PZ_PHILOX_GROUP; j++) {
-		const uint64_t block = (uint64_t)counter + (uint64_t)(b + j);
-		low[j] = (uint32_t)block;
-		high[j] = (uint32_t)(block >> 32);
-	}
-
-	/* two independent sets of eight blocks, interleaved: the multiplies' latency overlaps */
-	__m256i c0[2], c1[2], c2[2], c3[2];
-	for (int h = 0; h < 2; h++) {
-		c0[h] = _mm256_loadu_si256((const __m256i *)(low + 8 * h));
-		c1[h] = _mm256_loadu_si256((const __m256i *)(high + 8 * h));
-		c2[h] = c3[h] = _mm256_setzero_si256();
-	}
-	__m256i k0 = _mm256_set1_epi32((int)(uint32_t)(uint64_t)key), k1 = _mm256_set1_epi32((int)(uint32_t)((uint64_t)key >> 32));
-	const __m256i m0 = _mm256_set1_epi32((int)PZ_PHILOX_M0), m1 = _mm256_set1_epi32((int)PZ_PHILOX_M1);
-	const __m256i w0 = _mm256_set1_epi32((int)PZ_PHILOX_W0), w1 = _mm256_set1_epi32((int)PZ_PHILOX_W1);
-
+	uint32_t k0 = (uint32_t)(uint64_t)key, k1 = (uint32_t)((uint64_t)key >> 32);
 	for (int round = 0; round < 10; round++) {
-		for (int h = 0; h < 2; h++) {
-			__m256i hi0, hi1;
-			const __m256i lo0 = pz_mulhilo8(c0[h], m0, &hi0), lo1 = pz_mulhilo8(c2[h], m1, &hi1);
-			c0[h] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[h]), k0);
-			c2[h] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[h]), k1);
-			c1[h] = lo1;
-			c3[h] = lo0;
-		}
-		k0 = _mm256_add_epi32(k0, w0);
-		k1 = _mm256_add_epi32(k1, w1);
+		keys->round[round][0] = _mm256_set1_epi32((int)k0);
+		keys->round[round][1] = _mm256_set1_epi32((int)k1);
+		k0 += PZ_PHILOX_W0;
+		k1 += PZ_PHILOX_W1;
 	}
+}
 
-	/* each set's 4 x 8 words to element order: blocks (0 | 4), (1 | 5), (2 | 6), (3 | 7) per 128-bit half */
-	for (int h = 0; h < 2; h++) {
-		uint32_t *out = words + 32 * h;
-		const __m256i t0 = _mm256_unpacklo_epi32(c0[h], c1[h]), t1 = _mm256_unpackhi_epi32(c0[h], c1[h]);
-		const __m256i t2 = _mm256_unpacklo_epi32(c2[h], c3[h]), t3 = _mm256_unpackhi_epi32(c2[h], c3[h]);
-		const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
-		const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
-		_mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(u0, u1, 0x20));
-		_mm256_storeu_si256((__m256i *)(out + 8), _mm256_permute2x128_si256(u2, u3, 0x20));
-		_mm256_storeu_si256((__m256i *)(out + 16), _mm256_permute2x128_si256(u0, u1, 0x31));
-		_mm256_storeu_si256((__m256i *)(out + 24), _mm256_permute2x128_si256(u2, u3, 0x31));
+PZ_INLINE void pz_philox_blocks(uint32_t words[4 * PZ_PHILOX_GROUP], const pz_philox_keys *keys, int64_t counter, int64_t b)
+{
+	const __m256i m0 = _mm256_set1_epi32((int)PZ_PHILOX_M0), m1 = _mm256_set1_epi32((int)PZ_PHILOX_M1);
+
+	/* a pass at a time: the four passes unrolled are four times the code, no faster (measured) */
+	#pragma GCC unroll 1
+	for (int pass = 0; pass < PZ_PHILOX_GROUP / (4 * PZ_PHILOX_SETS); pass++) {
+		/* the sets' blocks: the 64-bit counter of each is its words 0 (low half) and 1 */
+		const int64_t first = b + 4 * PZ_PHILOX_SETS * pass;
+		const __m256i base = _mm256_add_epi64(_mm256_set1_epi64x((int64_t)((uint64_t)counter + (uint64_t)first)), _mm256_setr_epi64x(0, 1, 2, 3));
+		__m256i c0[PZ_PHILOX_SETS], c1[PZ_PHILOX_SETS], c2[PZ_PHILOX_SETS], c3[PZ_PHILOX_SETS];
+		#pragma GCC unroll 8
+		for (int s = 0; s < PZ_PHILOX_SETS; s++) {
+			c0[s] = _mm256_add_epi64(base, _mm256_set1_epi64x(4 * s));
+			c1[s] = _mm256_srli_epi64(c0[s], 32);
+			c2[s] = c3[s] = _mm256_setzero_si256();
+		}
+
+		#pragma GCC unroll 10
+		for (int round = 0; round < 10; round++) {
+			#pragma GCC unroll 8
+			for (int s = 0; s < PZ_PHILOX_SETS; s++)
+				pz_philox_round4(&c0[s], &c1[s], &c2[s], &c3[s], m0, m1, keys->round[round][0], keys->round[round][1]);
+		}
+
+		/* words 0 and 1, 2 and 3 of each block paired in its lane; then blocks (0 | 2), (1 | 3) per
+		   128-bit half, and the halves to element order */
+		#pragma GCC unroll 8
+		for (int s = 0; s < PZ_PHILOX_SETS; s++) {
+			uint32_t *out = words + 16 * (PZ_PHILOX_SETS * pass + s);
+			const __m256i low = _mm256_blend_epi32(c0[s], _mm256_slli_epi64(c1[s], 32), 0xAA);
+			const __m256i high = _mm256_blend_epi32(c2[s], _mm256_slli_epi64(c3[s], 32), 0xAA);
+			const __m256i even = _mm256_unpacklo_epi64(low, high), odd = _mm256_unpackhi_epi64(low, high);
+			_mm256_storeu_si256((__m256i *)out, _mm256_permute2x128_si256(even, odd, 0x20));
+			_mm256_storeu_si256((__m256i *)(out + 8), _mm256_permute2x128_si256(even, odd, 0x31));
+		}
 	}
 }
 #else
-PZ_INLINE void pz_philox_blocks(uint32_t words[4 * PZ_PHILOX_GROUP], int64_t key, int64_t counter, int64_t b)
+typedef struct { int64_t key; } pz_philox_keys;
+
+PZ_INLINE void pz_philox_schedule(pz_philox_keys *keys, int64_t key)
+{
+	keys->key = key;
+}
+
+PZ_INLINE void pz_philox_blocks(uint32_t words[4 * PZ_PHILOX_GROUP], const pz_philox_keys *keys, int64_t counter, int64_t b)
 {
 	for (int j = 0; j < PZ_PHILOX_GROUP; j++)
-		pz_philox_block(words + 4 * j, key, counter, b + j);
+		pz_philox_block(words + 4 * j, keys->key, counter, b + j);
 }
 #endif
 #endif
