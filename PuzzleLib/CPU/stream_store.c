@@ -1,5 +1,5 @@
-/* Streaming (non-temporal) stores: a kernel's output written around the caches, for outputs much
-   larger than the last-level cache. A normal store first reads its line into the cache (to own
+/* Streaming (non-temporal) stores: a kernel's output written around the caches, for outputs that
+   do not fit the last-level cache. A normal store first reads its line into the cache (to own
    it), so an output that is only written moves twice over the memory bus; a streaming store moves
    it once. For an output that fits the cache it is slower (the next reader finds it in memory,
    not in the cache), hence the size threshold. */
