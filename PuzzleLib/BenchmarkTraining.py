@@ -100,7 +100,8 @@ def trainingModules(size, dtype, repeat, out=print):
 
 def hostOverhead(size=1024, calls=200, repeat=50, out=print):
 	"""Warm microseconds per call on a 32 x (size / 32) float32 tensor, forward and backward, of
-	Activation(sigmoid), SoftMax and Dropout (p = 0.5): what a call costs beyond its memory traffic.
+	Activation(sigmoid), SoftMax, Dropout (p = 0.5) and Linear (as wide out as in, its backward
+	accumulating both parameter grads): what a call costs beyond its memory traffic.
 	Each is the best of repeat runs of `calls` calls in a plain loop, every output dropped before
 	the next call (as a user's loop drops it, so the pool hands the same buffer back)."""
 	data, grad = testData(size, np.float32)
@@ -110,7 +111,12 @@ def hostOverhead(size=1024, calls=200, repeat=50, out=print):
 	out("%-20s %9s %9s" % ("module", "forward", "backward"))
 
 	results = {}
-	for label, module in (("Activation(sigmoid)", Activation("sigmoid")), ("SoftMax", SoftMax()), ("Dropout", Dropout(0.5))):
+	width = size // 32
+	modules = (
+		("Activation(sigmoid)", Activation("sigmoid")), ("SoftMax", SoftMax()), ("Dropout", Dropout(0.5)),
+		("Linear", Linear(width, width))
+	)
+	for label, module in modules:
 		forward = bestPerCall(lambda: module(data), calls, repeat)
 		module(data)
 		backward = bestPerCall(lambda: module.backward(grad), calls, repeat)

@@ -109,7 +109,11 @@ def test_every_openblas_loaded_reproduces_matmul_through_its_entry(cpu):
 
 	for filepath in libraries:
 		entry = NumpyBlas.openblasGemm(filepath)
-		assert entry is not None and entry.reproducesMatmul(), filepath
+		assert entry is not None and entry.packed is None and entry.reproducesMatmul(), filepath
+
+		# and called through the compiled library's packed entry, which casts to either width
+		NumpyBlas.packIn(entry)
+		assert entry.packed is not None and entry.reproducesMatmul(), filepath
 
 
 def test_accumulation_benchmark_prints_both_sides(cpu):

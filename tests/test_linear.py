@@ -27,10 +27,15 @@ def linear(insize, outsize, dtype=np.float32, seed=0, **kwargs):
 
 @pytest.mark.parametrize("dtype", (np.float32, np.float16, np.float64), ids=lambda d: np.dtype(d).name)
 @pytest.mark.parametrize("transpose", (False, True))
-def test_forward_backward_within_bounds(backend, dtype, transpose):
+@pytest.mark.parametrize("passBefore", (False, True), ids=("first pass", "after a pass"))
+def test_forward_backward_within_bounds(backend, dtype, transpose, passBefore):
 	n, insize, outsize = 17, 70, 23
 	lin = linear(insize, outsize, dtype, transpose=transpose)
 	x, g = normal((n, insize), dtype, seed=1), normal((n, outsize), dtype, seed=2)
+	if passBefore:
+		# a pass over other arrays of these shapes: the next takes the products Blas has checked
+		lin(gpu(normal((n, insize), dtype, seed=5)))
+		lin.backward(gpu(normal((n, outsize), dtype, seed=6)))
 	W, b = lin.W.get(), lin.b.get()
 	Wio = W.T if transpose else W                  # as (insize, outsize)
 
@@ -237,6 +242,28 @@ def test_refused_input_changes_nothing(backend, name, call, message):
 	with pytest.raises(ModuleError, match=message):
 		call(lin)
 	assertUnchanged(lin, before)
+
+
+@pytest.mark.parametrize("passBefore", (False, True), ids=("first pass", "after a pass"))
+def test_grads_swapped_or_overlapping_are_checked(backend, passBefore):
+	"""A pass after one Blas checked reuses those checks only for the very same arrays: a grad set
+	anew is checked again, and data that is a parameter's grad is refused as Blas refuses it."""
+	from PuzzleLib.Backend import Blas, gpuarray
+	lin = linear(4, 4)
+	x, g = gpu(normal((4, 4), seed=40)), gpu(normal((4, 4), seed=41))
+	lin(x)
+	if passBefore:
+		lin.backward(g)
+
+	var = lin.getVar("W")
+	var.grad = gpuarray.zeros((4, 4), dtype=np.float64)
+	with pytest.raises(Blas.BlasError, match="dtype"):
+		lin.backward(g)
+
+	var.grad = gpuarray.zeros((4, 4), dtype=np.float32)
+	lin(var.grad)
+	with pytest.raises(Blas.BlasError, match="out overlaps A"):
+		lin.backward(g)
 
 
 def test_backward_before_forward(backend):

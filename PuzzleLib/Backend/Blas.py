@@ -6,10 +6,14 @@
     addVectorToVector(x, y, out=None, alpha=1.0, beta=1.0)
     dot(x, y)
     broadcastRows(vec, out)          (an addition: out[i, :] = vec)
+
+ops is the backend's operations on arrays already checked (Kernels/Blas.py lists them), for a
+module that runs Blas's checks on its first pass and reuses them; real and disjoint are two of
+those checks.
 """
 
 from PuzzleLib import Backend
-from PuzzleLib.Kernels.Blas import Blas, BlasError
+from PuzzleLib.Kernels.Blas import Blas, BlasError, real
 
 if Backend.isCuda:
 	from PuzzleLib.Cuda import Blas as ops, GPUArray as arrays
@@ -25,6 +29,7 @@ toVectorAddVector = blas.toVectorAddVector
 addVectorToVector = blas.addVectorToVector
 dot = blas.dot
 broadcastRows = blas.broadcastRows
+disjoint = blas.disjoint
 
 __all__ = [
 	"BlasError", "mulMatrixOnMatrix", "sumOnMatrix", "toVectorAddVector", "addVectorToVector", "dot", "broadcastRows"

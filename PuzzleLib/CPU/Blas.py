@@ -54,8 +54,9 @@ def gemm(A, B, out, transpA, transpB, alpha, beta):
 	direct = NumpyBlas.gemm()
 	# alpha = 0 goes through matmul, so that NaN and infinity in the operands still show (BLAS skips the product)
 	if direct is not None and out.dtype != np.float16 and out.size and alpha != 0.0 and A.size:
-		BlasThreads.forProduct(A.size * out.shape[1])
-		direct(A.gpudata, B.gpudata, out.gpudata, transpA, transpB, alpha, beta)
+		m, n = out.shape
+		BlasThreads.forProduct(A.size * n)
+		direct.multiply(out.dtype, A.ptr, B.ptr, out.ptr, m, n, A.size // m, transpA, transpB, alpha, beta)
 		return
 
 	a, b = _compute(A), _compute(B)

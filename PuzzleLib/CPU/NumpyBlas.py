@@ -11,9 +11,13 @@ OpenBLAS's symbol names are known here (with scipy-openblas's prefix and ILP64 s
 integer width is what the library's configuration string says), and the entry must reproduce
 numpy's matmul on a small product before it is used. Where any of that
 fails, gemm() is None and the caller keeps numpy's matmul.
+
+Where the library's compiled kernels are built, the entry is called through their pz_gemm with the
+call packed in one struct (CPU/Source.py GEMM_SOURCE), as the kernels take theirs: a small product's
+call then costs one foreign call of one argument, not fourteen converted ones.
 """
 
-import ctypes, functools
+import ctypes, functools, struct
 
 import numpy as np
 
@@ -43,7 +47,8 @@ class Gemm:
 		config = getattr(lib, "%sopenblas_get_config%s" % (prefix, suffix))
 		config.restype, config.argtypes = ctypes.c_char_p, []
 		index = ctypes.c_int64 if b"USE64BITINT" in (config() or b"") else ctypes.c_int
-		self.entries = {}
+		self.entries, self.kinds = {}, {}
+		self.packed = None
 
 		for dtype, letter, real in ((np.float32, "s", ctypes.c_float), (np.float64, "d", ctypes.c_double)):
 			entry = getattr(lib, "%scblas_%sgemm%s" % (prefix, letter, suffix))
@@ -53,16 +58,34 @@ class Gemm:
 				ctypes.c_void_p, index, ctypes.c_void_p, index, real, ctypes.c_void_p, index
 			]
 			self.entries[np.dtype(dtype)] = entry
+			# pz_gemm's kind: bit 0 for double, bit 1 for 64-bit integers
+			self.kinds[np.dtype(dtype)] = (dtype == np.float64) | (index is ctypes.c_int64) << 1
+
+	def usePacked(self, function):
+		"""Calls the entries through function, the compiled library's pz_gemm, from now on."""
+		from PuzzleLib.CPU.Source import GEMM_CALL_FORMAT
+		function.restype = None
+		addresses = {dtype: ctypes.cast(entry, ctypes.c_void_p).value for dtype, entry in self.entries.items()}
+		self.packed = (function, struct.Struct(GEMM_CALL_FORMAT).pack, addresses)
+
+	def multiply(self, dtype, a, b, out, m, n, k, transpA, transpB, alpha, beta):
+		"""out = alpha op(a) op(b) + beta out on C-contiguous host memory at the addresses a, b and out
+		(op(a) m x k, op(b) k x n, out m x n, all nonempty, of one dtype)."""
+		lda, ldb = m if transpA else k, k if transpB else n
+		transA, transB = TRANS if transpA else NO_TRANS, TRANS if transpB else NO_TRANS
+
+		if self.packed is not None:
+			function, pack, addresses = self.packed
+			function(pack(addresses[dtype], self.kinds[dtype], ROW_MAJOR, transA, transB, m, n, k, lda, ldb, n,
+				alpha, beta, a, b, out))
+		else:
+			self.entries[dtype](ROW_MAJOR, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, out, n)
 
 	def __call__(self, a, b, out, transpA, transpB, alpha, beta):
 		"""out = alpha op(a) op(b) + beta out (host arrays, C-contiguous, nonempty, of one dtype)."""
 		m, n = out.shape
 		k = a.shape[0] if transpA else a.shape[1]
-
-		self.entries[out.dtype](
-			ROW_MAJOR, TRANS if transpA else NO_TRANS, TRANS if transpB else NO_TRANS, m, n, k, alpha,
-			a.ctypes.data, a.shape[1], b.ctypes.data, b.shape[1], beta, out.ctypes.data, n
-		)
+		self.multiply(out.dtype, a.ctypes.data, b.ctypes.data, out.ctypes.data, m, n, k, transpA, transpB, alpha, beta)
 
 	def reproducesMatmul(self):
 		rng = np.random.default_rng(0)
@@ -99,4 +122,22 @@ def gemm():
 	ctl = controller()
 	if ctl is None or ctl.internal_api != "openblas":
 		return None
-	return openblasGemm(ctl.filepath)
+
+	entry = openblasGemm(ctl.filepath)
+	if entry is not None:
+		packIn(entry)
+	return entry
+
+
+def packIn(entry):
+	"""Has entry called through the compiled library's pz_gemm, where that library is built and the
+	packed call reproduces numpy's matmul as the plain one does."""
+	from PuzzleLib.CPU.ElementWise import library, requestedPath     # the kernels import this module's users
+	path = requestedPath()
+	lib = None if path == "numpy" else library(path)
+	if lib is None:
+		return
+
+	entry.usePacked(lib.pz_gemm)
+	if not entry.reproducesMatmul():
+		entry.packed = None

@@ -260,6 +260,55 @@ void philox_words(uint32_t *out, int64_t count, int64_t key, int64_t counter)
 """
 
 
+# numpy's BLAS gemm (CPU/NumpyBlas.py finds it) called through its address with the call packed,
+# as the kernels take theirs: one foreign call of one argument instead of fourteen converted ones
+GEMM_SOURCE = """\
+typedef void (*pz_sgemm_i32)(int, int, int, int32_t, int32_t, int32_t, float, const float *, int32_t,
+                             const float *, int32_t, float, float *, int32_t);
+typedef void (*pz_sgemm_i64)(int, int, int, int64_t, int64_t, int64_t, float, const float *, int64_t,
+                             const float *, int64_t, float, float *, int64_t);
+typedef void (*pz_dgemm_i32)(int, int, int, int32_t, int32_t, int32_t, double, const double *, int32_t,
+                             const double *, int32_t, double, double *, int32_t);
+typedef void (*pz_dgemm_i64)(int, int, int, int64_t, int64_t, int64_t, double, const double *, int64_t,
+                             const double *, int64_t, double, double *, int64_t);
+
+/* kind: bit 0 set for double data, bit 1 for 64-bit integers; order and transposes are cblas's */
+struct pz_gemm_args {
+	void *entry;
+	int64_t kind, order, transA, transB, m, n, k, lda, ldb, ldc;
+	double alpha, beta;
+	const void *a, *b;
+	void *c;
+};
+
+void pz_gemm(const void *packed)
+{
+	struct pz_gemm_args g;
+	memcpy(&g, packed, sizeof g);
+	const int order = (int)g.order, ta = (int)g.transA, tb = (int)g.transB;
+
+	switch (g.kind) {
+	case 0:
+		((pz_sgemm_i32)g.entry)(order, ta, tb, (int32_t)g.m, (int32_t)g.n, (int32_t)g.k, (float)g.alpha,
+			g.a, (int32_t)g.lda, g.b, (int32_t)g.ldb, (float)g.beta, g.c, (int32_t)g.ldc);
+		break;
+	case 1:
+		((pz_dgemm_i32)g.entry)(order, ta, tb, (int32_t)g.m, (int32_t)g.n, (int32_t)g.k, g.alpha,
+			g.a, (int32_t)g.lda, g.b, (int32_t)g.ldb, g.beta, g.c, (int32_t)g.ldc);
+		break;
+	case 2:
+		((pz_sgemm_i64)g.entry)(order, ta, tb, g.m, g.n, g.k, (float)g.alpha, g.a, g.lda, g.b, g.ldb, (float)g.beta, g.c, g.ldc);
+		break;
+	default:
+		((pz_dgemm_i64)g.entry)(order, ta, tb, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc);
+	}
+}
+"""
+
+# the struct module's format of pz_gemm's one argument
+GEMM_CALL_FORMAT = "@P10q2d3P"
+
+
 # a row kernel's rows: on the team above PARALLEL_MIN elements, in chunks of whole rows
 RUN_ROWS_SOURCE = """\
 /* `rows` rows of `width` elements each: a chunk is whole rows, about PZ_ROW_CHUNK elements (at
@@ -403,7 +452,7 @@ def librarySource():
 	kernels = [kernelSource(op, dtype) for op in TABLE.values() for dtype in DTYPES]
 	return "\n".join(
 		[PRELUDE, INLINE_MATH, HALF_FLOAT, STREAM_STORE, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE,
-			SoftmaxLanes.DEFINES] + kernels +
+			GEMM_SOURCE, SoftmaxLanes.DEFINES] + kernels +
 		[rowsSource(dtype) for dtype in DTYPES] + [CostSource.labelSource()] + [
 			CostSource.costsSource(dtype, STORAGE_CTYPE[dtype], lambda expr, d=dtype: LOAD[d] % expr, lambda expr, d=dtype: STORE[d] % expr)
 			for dtype in DTYPES

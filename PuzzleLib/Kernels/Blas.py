@@ -32,7 +32,7 @@ DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 MAX_DIM = 2**31 - 1
 
 
-def _real(value, what):
+def real(value, what):
 	if type(value) is float:
 		return value
 	if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -78,7 +78,7 @@ class Blas:
 				raise BlasError("%s has dtype %s, the first operand %s" % (what, ary.dtype, first.dtype))
 
 	@staticmethod
-	def _disjoint(out, *operands):
+	def disjoint(out, *operands):
 		for what, ary in operands:
 			if out.size and ary.size and out.ptr < ary.ptr + ary.nbytes and ary.ptr < out.ptr + out.nbytes:
 				raise BlasError("out overlaps %s" % what)
@@ -98,7 +98,7 @@ class Blas:
 		"""out = alpha op(A) op(B) + beta out, op transposing where asked; 2-D arrays."""
 		self._array(A, "A", 2), self._array(B, "B", 2)
 		self._sameDtype(A, ("B", B))
-		alpha, beta = _real(alpha, "alpha"), _real(beta, "beta")
+		alpha, beta = real(alpha, "alpha"), real(beta, "beta")
 
 		m, k = A.shape[::-1] if transpA else A.shape
 		kB, n = B.shape[::-1] if transpB else B.shape
@@ -108,7 +108,7 @@ class Blas:
 			))
 
 		out = self._out(out, (m, n), A.dtype)
-		self._disjoint(out, ("A", A), ("B", B))
+		self.disjoint(out, ("A", A), ("B", B))
 
 		self.ops.gemm(A, B, out, bool(transpA), bool(transpB), alpha, beta)
 		return out
@@ -116,10 +116,10 @@ class Blas:
 	def sumOnMatrix(self, A, out=None, cols=True, alpha=1.0, beta=0.0):
 		"""out = alpha (sum of A's rows: one value per column when cols, else per row) + beta out."""
 		self._array(A, "A", 2)
-		alpha, beta = _real(alpha, "alpha"), _real(beta, "beta")
+		alpha, beta = real(alpha, "alpha"), real(beta, "beta")
 
 		out = self._out(out, (A.shape[1] if cols else A.shape[0], ), A.dtype)
-		self._disjoint(out, ("A", A))
+		self.disjoint(out, ("A", A))
 
 		self.ops.sumOnMatrix(A, out, bool(cols), alpha, beta)
 		return out
@@ -133,19 +133,19 @@ class Blas:
 	def toVectorAddVector(self, y, x, alpha=1.0):
 		"""y += alpha x (any shapes of equal size); returns y."""
 		self._vectors(x, y)
-		alpha = _real(alpha, "alpha")
+		alpha = real(alpha, "alpha")
 		if x.size == 0:               # empty arrays have no address on pycuda
 			return y
 
 		if x.ptr != y.ptr:
-			self._disjoint(y, ("x", x))
+			self.disjoint(y, ("x", x))
 		self._kernel("toVectorAddVector", y.dtype)(y, x, alpha)
 		return y
 
 	def addVectorToVector(self, x, y, out=None, alpha=1.0, beta=1.0):
 		"""out = alpha x + beta y (out may be x or y itself); returns out, shaped as x."""
 		self._vectors(x, y)
-		alpha, beta = _real(alpha, "alpha"), _real(beta, "beta")
+		alpha, beta = real(alpha, "alpha"), real(beta, "beta")
 
 		if out is None:
 			out = self.empty(x.shape, dtype=x.dtype, allocator=self.memoryPool)
@@ -160,7 +160,7 @@ class Blas:
 
 		for what, ary in (("x", x), ("y", y)):
 			if ary.ptr != out.ptr:
-				self._disjoint(out, (what, ary))
+				self.disjoint(out, (what, ary))
 
 		self._kernel("addVectorToVector", x.dtype)(out, x, y, alpha, beta)
 		return out
@@ -174,7 +174,7 @@ class Blas:
 			raise BlasError("vec has %d elements, out's rows %d" % (vec.size, out.shape[1]))
 
 		if out.size:
-			self._disjoint(out, ("vec", vec))
+			self.disjoint(out, ("vec", vec))
 			self.ops.broadcastRows(vec, out)
 		return out
 
