@@ -190,6 +190,32 @@ def test_other_dtypes(backend, dtype, bound):
 	reference.assertClose(y, softmaxReference(x), "softmax %s" % np.dtype(dtype).name, bound=bound)
 
 
+def halfUlp(value):
+	"""The spacing of float16 numbers at each value's magnitude (subnormals: 2^-24)."""
+	exponent = np.floor(np.log2(np.maximum(np.abs(value), 2.0**-14)))
+	return 2.0 ** (exponent - 10)
+
+
+@pytest.mark.parametrize("C", [10, 33, 100, 1024, 5000])
+def test_float16_rows_are_rounded_once(backend, C):
+	"""A float16 softmax is the exact one rounded once: within half a float16 ulp (and a hair for the
+	float32 arithmetic under it), where rounding each exp to float16 before the scaling costs up
+	to a whole ulp. Rows of a matrix, short and long (5000 is longer than the CPU's float buffer)."""
+	from PuzzleLib.Modules import SoftMax
+	rng = np.random.default_rng(13)
+	x = rng.standard_normal((19, C)) * rng.choice([0.5, 3, 8], (19, 1))
+	x[3, ::3] = -np.inf
+	x = x.astype(np.float16)
+
+	softmax = SoftMax()
+	softmax.calcMode(np.float16)
+	y = softmax(gpu(x)).get().astype(np.float64)
+
+	ref = softmaxReference(x)
+	error = np.abs(y - ref) / halfUlp(ref)
+	assert error.max() <= 0.5 * (1 + 2.0**-8), "%.3f float16 ulp at %s" % (error.max(), np.unravel_index(error.argmax(), error.shape))
+
+
 def test_backward_matches_the_formula(backend):
 	from PuzzleLib.Modules import SoftMax
 	rng = np.random.default_rng(3)

@@ -407,20 +407,67 @@ void add_vec_%(name)s(const void *packed)
 """
 
 
-# softmax over rows of a matrix: short ones eight rows a block (SoftmaxLanes), longer ones a row at
-# a time, each row's exps taking the next row's maximum on the way
-SOFTMAX_MATRIX_RANGE = """\
-if (C <= PZ_LANE_C_MAX) {
-			for (int64_t r = begin; r < end; r += PZ_LANES)
-				pz_softmax_lane_block_%(name)s(x + r * C, y + r * C, C, end - r < PZ_LANES ? end - r : PZ_LANES);
+# softmax over rows [begin, end) of a matrix: short ones eight rows a block (SoftmaxLanes), longer
+# ones a row at a time, each row's exps taking the next row's maximum on the way
+SOFTMAX_MATRIX = """\
+PZ_INLINE void pz_softmax_matrix_%(name)s(const %(s)s *x, %(s)s *y, int64_t begin, int64_t end, int64_t C)
+{
+	if (C <= PZ_LANE_C_MAX) {
+		for (int64_t r = begin; r < end; r += PZ_LANES)
+			pz_softmax_lane_block_%(name)s(x + r * C, y + r * C, C, end - r < PZ_LANES ? end - r : PZ_LANES);
+		return;
+	}
+	%(ctype)s top = pz_softmax_max_%(name)s(x + begin * C, C, 1);
+	for (int64_t r = begin; r < end; r++) {
+		%(ctype)s nextTop = 0;
+		pz_softmax_row_from_%(name)s(x + r * C, y + r * C, C, 1, top, r + 1 < end ? x + (r + 1) * C : NULL, &nextTop);
+		top = nextTop;
+	}
+}
+"""
+
+# float16 rows of a matrix go through float: a block of rows widened into a float buffer, float32's
+# softmax of the block in place, each result rounded once to float16. Float32's loops run on full
+# vectors, where float16's own would convert every element in and out of its half storage at each
+# step (and round each exp once more).
+HALF_BLOCK_FLOATS = 4096
+
+SOFTMAX_MATRIX_F16 = """\
+PZ_INLINE void pz_softmax_matrix_f16(const uint16_t *x, uint16_t *y, int64_t begin, int64_t end, int64_t C)
+{
+	float stack[%(block)d] __attribute__((aligned(32)));
+	float *buffer = stack;
+	int64_t rows = %(block)d / C;
+	rows = rows >= PZ_LANES ? rows / PZ_LANES * PZ_LANES : rows;     /* short rows: whole lane blocks */
+	if (rows == 0) {                                                  /* a row longer than the stack's */
+		buffer = malloc((size_t)C * sizeof *buffer);
+		rows = 1;
+		if (buffer == NULL) {
+			for (int64_t r = begin; r < end; r++)
+				pz_softmax_row_f16(x + r * C, y + r * C, C, 1);
 			return;
 		}
-		%(ctype)s top = pz_softmax_max_%(name)s(x + begin * C, C, 1);
-		for (int64_t r = begin; r < end; r++) {
-			%(ctype)s nextTop = 0;
-			pz_softmax_row_from_%(name)s(x + r * C, y + r * C, C, 1, top, r + 1 < end ? x + (r + 1) * C : NULL, &nextTop);
-			top = nextTop;
-		}
+	}
+
+	for (int64_t r0 = begin; r0 < end; r0 += rows) {
+		const int64_t count = (end - r0 < rows ? end - r0 : rows) * C;
+		const uint16_t *from = x + r0 * C;
+		uint16_t *to = y + r0 * C;
+		#pragma omp simd
+		for (int64_t i = 0; i < count; i++)
+			buffer[i] = pz_half_to_float(from[i]);
+		pz_softmax_matrix_f32(buffer, buffer, 0, count / C, C);
+		#pragma omp simd
+		for (int64_t i = 0; i < count; i++)
+			to[i] = pz_float_to_half(buffer[i]);
+	}
+
+	if (buffer != stack)
+		free(buffer);
+}
+""" % dict(block=HALF_BLOCK_FLOATS)
+
+SOFTMAX_MATRIX_RANGE = """pz_softmax_matrix_%(name)s(x, y, begin, end, C);
 		return;"""
 
 
@@ -428,12 +475,16 @@ def rowsSource(dtype):
 	"""The row kernels of a dtype: Rows' routines, each run over rows on the thread team."""
 	name, s = SHORT_NAME[dtype], STORAGE_CTYPE[dtype]
 	routines = Rows.rowRoutines(dtype, s, load=lambda expr: LOAD[dtype] % expr, store=lambda expr: STORE[dtype] % expr)
-	lanes = SoftmaxLanes.laneRoutines(dtype, s, COMPUTE_CTYPE[dtype], name)
+	if dtype == np.float16:             # its rows of a matrix run float32's routines (SOFTMAX_MATRIX_F16)
+		lanes, matrix = "", SOFTMAX_MATRIX_F16
+	else:
+		lanes = SoftmaxLanes.laneRoutines(dtype, s, COMPUTE_CTYPE[dtype], name)
+		matrix = SOFTMAX_MATRIX % dict(name=name, s=s, ctype=COMPUTE_CTYPE[dtype])
 	kernels = [
 		rowKernelSource(
 			"softmax_%s" % name, [("const %s *" % s, "x"), ("%s *" % s, "y")],
 			"pz_softmax_row_%s(x + base, y + base, C, S);" % name,
-			matrixRange=SOFTMAX_MATRIX_RANGE % dict(name=name, ctype=COMPUTE_CTYPE[dtype])
+			matrixRange=SOFTMAX_MATRIX_RANGE % dict(name=name)
 		),
 		rowKernelSource(
 			"softmax_backward_%s" % name, [("const %s *" % s, "y"), ("const %s *" % s, "g"), ("%s *" % s, "dx")],
@@ -445,7 +496,11 @@ def rowsSource(dtype):
 		),
 		ADD_VEC_TEMPLATE % dict(name=name, s=s),
 	]
-	return "\n".join([routines, lanes] + kernels)
+	return "\n".join([routines, lanes, matrix] + kernels)
+
+
+# float16's matrix softmax runs float32's: float32's row routines come first
+ROWS_ORDER = (np.dtype(np.float32), np.dtype(np.float16), np.dtype(np.float64))
 
 
 def librarySource():
@@ -453,7 +508,7 @@ def librarySource():
 	return "\n".join(
 		[PRELUDE, INLINE_MATH, HALF_FLOAT, STREAM_STORE, THREAD_POOL, RUN_SOURCE, RUN_ROWS_SOURCE, COPY_SOURCE, PHILOX_WORDS_SOURCE,
 			GEMM_SOURCE, SoftmaxLanes.DEFINES] + kernels +
-		[rowsSource(dtype) for dtype in DTYPES] + [CostSource.labelSource()] + [
+		[rowsSource(dtype) for dtype in ROWS_ORDER] + [CostSource.labelSource()] + [
 			CostSource.costsSource(dtype, STORAGE_CTYPE[dtype], lambda expr, d=dtype: LOAD[d] % expr, lambda expr, d=dtype: STORE[d] % expr)
 			for dtype in DTYPES
 		]

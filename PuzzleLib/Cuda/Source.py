@@ -318,7 +318,8 @@ __device__ long long pz_block_argmax_%(name)s(%(ctype)s v, long long i)
 /* The exps of a row of C entries (S == 1) by the block, as Rows' pz_softmax_exps_row: stored into
    out, summed in double; every thread gets the sum and *m the shift. A row of only -inf entries
    has no mass: the sum is 0 and out is untouched; a row with a NaN or +inf entry is NaN: out, the
-   sum and *m. Each thread reads only the entries it writes, so out may be row. */
+   sum and *m. Each thread reads only the entries it writes, so out may be row. With out NULL the
+   exps are summed in the compute type and not stored (nor is a NaN row written). */
 __device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, const long long C, double *m)
 {
 	%(ctype)s top = -INFINITY;
@@ -328,7 +329,7 @@ __device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, c
 	if (top == -INFINITY)              /* the same for the whole block */
 		return 0.0;
 	if (top != top || top == INFINITY) {     /* a NaN or +inf entry: the row is NaN */
-		for (long long c = threadIdx.x; c < C; c += blockDim.x)
+		for (long long c = threadIdx.x; c < C && out; c += blockDim.x)
 			out[c] = pz_softmax_nan_%(name)s();
 		*m = (double)NAN;
 		return (double)NAN;
@@ -336,9 +337,12 @@ __device__ double pz_block_softmax_exps_%(name)s(const %(s)s *row, %(s)s *out, c
 
 	double sum = 0.0;
 	for (long long c = threadIdx.x; c < C; c += blockDim.x) {
-		const %(s)s e = pz_softmax_exp_%(name)s(row[c], top);
-		out[c] = e;
-		sum += (double)pz_row_load_%(name)s(e);
+		if (out) {
+			const %(s)s e = pz_softmax_exp_%(name)s(row[c], top);
+			out[c] = e;
+			sum += (double)pz_row_load_%(name)s(e);
+		} else
+			sum += (double)pz_softmax_exp_value_%(name)s(row[c], top);
 	}
 	*m = (double)top;
 	return pz_block_sum(sum);
@@ -369,23 +373,24 @@ extern "C" {
 /* {{{ rows of a matrix (S == 1): a block per row, grid-stride over the rows, each thread taking
    the row's elements threadIdx.x, + blockDim.x, ... (adjacent threads, adjacent elements) */
 
+/* the exps are summed, not stored, then taken again and scaled: each result is rounded once into
+   its dtype, and a row is read twice and written once instead of read, written, read and written */
 __global__ void softmax_rows_%(name)s(const %(s)s *x, %(s)s *y, const long long N, const long long C)
 {
 	for (long long n = blockIdx.x; n < N; n += gridDim.x) {
+		const %(s)s *row = x + n * C;
 		%(s)s *out = y + n * C;
 		double m = 0.0;
-		const double sum = pz_block_softmax_exps_%(name)s(x + n * C, out, C, &m);
-		if (sum == 0.0) {                /* the same for the whole block */
+		const double sum = pz_block_softmax_exps_%(name)s(row, NULL, C, &m);
+		if (sum == 0.0 || sum != sum) {  /* the same for the whole block */
 			for (long long c = threadIdx.x; c < C; c += blockDim.x)
-				out[c] = pz_softmax_uniform_%(name)s(C);
+				out[c] = sum == 0.0 ? pz_softmax_uniform_%(name)s(C) : pz_softmax_nan_%(name)s();
 			continue;
 		}
-		if (sum != sum)                  /* out is NaN already */
-			continue;
-		const %(ctype)s inv = (%(ctype)s)(1.0 / sum);
+		const %(ctype)s top = (%(ctype)s)m, inv = (%(ctype)s)(1.0 / sum);
 
 		for (long long c = threadIdx.x; c < C; c += blockDim.x)
-			out[c] = pz_softmax_scale_%(name)s(out[c], inv);
+			out[c] = pz_softmax_scaled_exp_%(name)s(row[c], top, inv);
 	}
 }
 

@@ -10,7 +10,9 @@ the exp of x - max is taken in float arithmetic to within 1 ulp of the exact dif
 (pz_expf_difference: the difference carried exactly as a pair of floats) and stored, the stored
 exps summed four at a time in float and those partial sums in double, and each exp scaled by the
 float 1 / sum, so a float32 result is within ~4 ulp of the exact one for rows of any length and
-magnitude; float16 results are rounded once more, on the exp's store. Float64 takes exp (pz_exp) of the double difference. A row whose entries
+magnitude. Float16 rows of a matrix are rounded once: the CPU runs them through float32's
+routines on a float buffer (CPU/Source.py), CUDA scales the exps taken again
+(pz_softmax_scaled_exp); elsewhere float16 exps are rounded once more, on their store. Float64 takes exp (pz_exp) of the double difference. A row whose entries
 are all -inf (no mass anywhere) gives the uniform 1/C; a NaN or +inf entry makes its row NaN.
 Backward is y (g - sum_c g y) with the sum in double.
 """
@@ -43,11 +45,23 @@ PZ_INLINE %(ctype)s pz_row_max_%(name)s(%(ctype)s top, %(ctype)s v)
 	return (v > top || v != v) ? v : top;
 }
 
-/* exp(x - m), stored, for an entry x of a row whose maximum m is finite (a row with a NaN or +inf
-   is NaN without it), to the dtype's accuracy for the exact difference */
+/* exp(x - m) in the compute type, for an entry x of a row whose maximum m is finite (a row with a
+   NaN or +inf is NaN without it), to the dtype's accuracy for the exact difference */
+PZ_INLINE %(ctype)s pz_softmax_exp_value_%(name)s(%(storage)s x, %(ctype)s m)
+{
+	return %(exp_value)s;
+}
+
+/* pz_softmax_exp_value, stored */
 PZ_INLINE %(storage)s pz_softmax_exp_%(name)s(%(storage)s x, %(ctype)s m)
 {
 	return %(store_exp)s;
+}
+
+/* pz_softmax_exp_value scaled by its row's 1 / sum, stored: rounded once into the dtype */
+PZ_INLINE %(storage)s pz_softmax_scaled_exp_%(name)s(%(storage)s x, %(ctype)s m, %(ctype)s inv)
+{
+	return %(store_scaled_exp)s;
 }
 
 /* a stored exp scaled by its row's 1 / sum */
@@ -270,7 +284,9 @@ def _fields(dtype, storage, load, store):
 	return dict(
 		C=dtype.name, name=SHORT_NAME[dtype], storage=storage, ctype=ctype, load_v=load("v"),
 		lookahead=int(dtype != np.float16),
-		store_exp=store(exp % load("x")),
+		exp_value=exp % load("x"),
+		store_exp=store("pz_softmax_exp_value_%s(x, m)" % SHORT_NAME[dtype]),
+		store_scaled_exp=store("pz_softmax_exp_value_%s(x, m) * inv" % SHORT_NAME[dtype]),
 		store_scaled=store("%s * inv" % load("e")),
 		store_nan=store("(%s)NAN" % ctype),
 		store_uniform=store("(%s)(1.0 / (double)C)" % ctype),
