@@ -477,7 +477,7 @@ def main():
 			for dtype in dtypes:
 				BenchmarkLinear.run(timeit, dtype=np.dtype(dtype), repeat=args.repeat)
 			BenchmarkLinear.accumulation(args.repeat)
-			BenchmarkLinear.perCall(timeit)
+			BenchmarkLinear.perCall()
 		elif section == "modules":
 			from PuzzleLib import BenchmarkTraining
 			for dtype in dtypes:

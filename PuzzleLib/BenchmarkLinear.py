@@ -113,9 +113,11 @@ def accumulation(repeat, batch=256, insize=1024, outsize=1024, out=print):
 	return best, reference, reference / best
 
 
-def perCall(timeit, size=32, calls=2000, out=print):
+def perCall(size=32, calls=200, repeat=50, out=print):
 	"""Warm microseconds per forward call, and per forward + backward, of Linear(size, size), next
-	to an Activation's forward on the same data (the leanest module call) in the same run."""
+	to an Activation's forward on the same data (the leanest module call) in the same run: the best
+	of repeat runs of `calls` calls in a plain loop, each output dropped before the next call."""
+	from PuzzleLib.Benchmark import bestPerCall         # Benchmark runs this module's parts
 	from PuzzleLib.Modules.Activation import Activation
 
 	rng = np.random.default_rng(1)
@@ -123,9 +125,9 @@ def perCall(timeit, size=32, calls=2000, out=print):
 	data = gpuarray.to_gpu(rng.standard_normal((size, size), dtype=np.float32))
 	grad = gpuarray.to_gpu(rng.standard_normal((size, size), dtype=np.float32))
 
-	forward = timeit(lambda: [lin(data) for _ in range(calls)], 3) / calls
-	both = timeit(lambda: [step(lin, data, grad) for _ in range(calls)], 3) / calls
-	activation = timeit(lambda: [act(data) for _ in range(calls)], 3) / calls
+	forward = bestPerCall(lambda: lin(data), calls, repeat) / 1e6
+	both = bestPerCall(lambda: step(lin, data, grad), calls, repeat) / 1e6
+	activation = bestPerCall(lambda: act(data), calls, repeat) / 1e6
 
 	out("per-call time on (%d, %d) float32: Linear forward %.1f us (%.2f x relu's %.1f us), forward + backward %.1f us" % (
 		size, size, forward * 1e6, forward / activation, activation * 1e6, both * 1e6

@@ -232,6 +232,24 @@ def test_backward_matches_the_formula(backend):
 	assert np.allclose(got, expected, rtol=1e-5, atol=1e-7 * np.abs(g64).max())
 
 
+@pytest.mark.parametrize("C", [10, 33, 1024, 3000])
+def test_float16_backward_within_a_float16_ulp(backend, C):
+	"""float16 y (g - sum g y) from float16 y and g, the sum in double: within one float16 ulp of the
+	float64 formula (rounded once to float32, then to float16). Rows of a matrix, short and long
+	(3000 is longer than the CPU's float buffer holds with its grad)."""
+	from PuzzleLib.Backend.Dnn import softmaxNdBackward
+	rng = np.random.default_rng(14)
+	y = rng.random((21, C)).astype(np.float16)
+	g = (rng.standard_normal((21, C)) * 3).astype(np.float16)
+
+	got = softmaxNdBackward(gpu(y), gpu(g)).get().astype(np.float64)
+
+	y64, g64 = y.astype(np.float64), g.astype(np.float64)
+	expected = y64 * (g64 - np.sum(g64 * y64, axis=1, keepdims=True))
+	error = np.abs(got - expected) / halfUlp(expected)
+	assert error.max() <= 1, "%.3f float16 ulp" % error.max()
+
+
 @pytest.mark.parametrize("shape", [(4, 6), (2, 3, 5)])
 def test_backward_by_central_differences(backend, shape):
 	from PuzzleLib.Modules import SoftMax

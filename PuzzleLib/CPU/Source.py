@@ -427,47 +427,91 @@ PZ_INLINE void pz_softmax_matrix_%(name)s(const %(s)s *x, %(s)s *y, int64_t begi
 """
 
 # float16 rows of a matrix go through float: a block of rows widened into a float buffer, float32's
-# softmax of the block in place, each result rounded once to float16. Float32's loops run on full
-# vectors, where float16's own would convert every element in and out of its half storage at each
-# step (and round each exp once more).
+# softmax (or its backward) of the block in place, each result rounded once to float16. Float32's
+# loops run on full vectors, where float16's own would convert every element in and out of its
+# half storage at each step (and round each exp once more).
 HALF_BLOCK_FLOATS = 4096
 
 SOFTMAX_MATRIX_F16 = """\
+/* a float buffer for blocks of float16 rows of `width` floats each: the stack's (*rows a block, whole
+   lane blocks where several fit) or, for a row longer than it, one row's from the heap (NULL where
+   that fails) */
+PZ_INLINE float *pz_half_rows_buffer(float *stack, int64_t width, int64_t *rows)
+{
+	*rows = %(block)d / width;
+	*rows = *rows >= PZ_LANES ? *rows / PZ_LANES * PZ_LANES : *rows;
+	if (*rows > 0)
+		return stack;
+	*rows = 1;
+	return malloc((size_t)width * sizeof(float));
+}
+
+PZ_INLINE void pz_widen_halves(const uint16_t *from, float *to, int64_t count)
+{
+	#pragma omp simd
+	for (int64_t i = 0; i < count; i++)
+		to[i] = pz_half_to_float(from[i]);
+}
+
+PZ_INLINE void pz_narrow_floats(const float *from, uint16_t *to, int64_t count)
+{
+	#pragma omp simd
+	for (int64_t i = 0; i < count; i++)
+		to[i] = pz_float_to_half(from[i]);
+}
+
 PZ_INLINE void pz_softmax_matrix_f16(const uint16_t *x, uint16_t *y, int64_t begin, int64_t end, int64_t C)
 {
 	float stack[%(block)d] __attribute__((aligned(32)));
-	float *buffer = stack;
-	int64_t rows = %(block)d / C;
-	rows = rows >= PZ_LANES ? rows / PZ_LANES * PZ_LANES : rows;     /* short rows: whole lane blocks */
-	if (rows == 0) {                                                  /* a row longer than the stack's */
-		buffer = malloc((size_t)C * sizeof *buffer);
-		rows = 1;
-		if (buffer == NULL) {
-			for (int64_t r = begin; r < end; r++)
-				pz_softmax_row_f16(x + r * C, y + r * C, C, 1);
-			return;
-		}
+	int64_t rows;
+	float *buffer = pz_half_rows_buffer(stack, C, &rows);
+	if (buffer == NULL) {
+		for (int64_t r = begin; r < end; r++)
+			pz_softmax_row_f16(x + r * C, y + r * C, C, 1);
+		return;
 	}
 
 	for (int64_t r0 = begin; r0 < end; r0 += rows) {
 		const int64_t count = (end - r0 < rows ? end - r0 : rows) * C;
-		const uint16_t *from = x + r0 * C;
-		uint16_t *to = y + r0 * C;
-		#pragma omp simd
-		for (int64_t i = 0; i < count; i++)
-			buffer[i] = pz_half_to_float(from[i]);
+		pz_widen_halves(x + r0 * C, buffer, count);
 		pz_softmax_matrix_f32(buffer, buffer, 0, count / C, C);
-		#pragma omp simd
-		for (int64_t i = 0; i < count; i++)
-			to[i] = pz_float_to_half(buffer[i]);
+		pz_narrow_floats(buffer, y + r0 * C, count);
+	}
+	if (buffer != stack)
+		free(buffer);
+}
+
+/* the backward of float16 rows of a matrix the same way: y and g widened side by side, float32's
+   backward of each row (its dot in double) into the widened y, narrowed once */
+PZ_INLINE void pz_softmax_backward_matrix_f16(const uint16_t *y, const uint16_t *g, uint16_t *dx, int64_t begin, int64_t end,
+                                              int64_t C)
+{
+	float stack[%(block)d] __attribute__((aligned(32)));
+	int64_t rows;
+	float *buffer = pz_half_rows_buffer(stack, 2 * C, &rows);
+	if (buffer == NULL) {
+		for (int64_t r = begin; r < end; r++)
+			pz_softmax_backward_row_f16(y + r * C, g + r * C, dx + r * C, C, 1);
+		return;
 	}
 
+	float *ys = buffer, *gs = buffer + rows * C;
+	for (int64_t r0 = begin; r0 < end; r0 += rows) {
+		const int64_t n = end - r0 < rows ? end - r0 : rows;
+		pz_widen_halves(y + r0 * C, ys, n * C);
+		pz_widen_halves(g + r0 * C, gs, n * C);
+		for (int64_t r = 0; r < n; r++)
+			pz_softmax_backward_row_f32(ys + r * C, gs + r * C, ys + r * C, C, 1);
+		pz_narrow_floats(ys, dx + r0 * C, n * C);
+	}
 	if (buffer != stack)
 		free(buffer);
 }
 """ % dict(block=HALF_BLOCK_FLOATS)
 
 SOFTMAX_MATRIX_RANGE = """pz_softmax_matrix_%(name)s(x, y, begin, end, C);
+		return;"""
+SOFTMAX_BACKWARD_MATRIX_RANGE_F16 = """pz_softmax_backward_matrix_f16(y, g, dx, begin, end, C);
 		return;"""
 
 
@@ -488,7 +532,8 @@ def rowsSource(dtype):
 		),
 		rowKernelSource(
 			"softmax_backward_%s" % name, [("const %s *" % s, "y"), ("const %s *" % s, "g"), ("%s *" % s, "dx")],
-			"pz_softmax_backward_row_%s(y + base, g + base, dx + base, C, S);" % name
+			"pz_softmax_backward_row_%s(y + base, g + base, dx + base, C, S);" % name,
+			matrixRange=SOFTMAX_BACKWARD_MATRIX_RANGE_F16 if dtype == np.float16 else ""
 		),
 		rowKernelSource(
 			"argmax_%s" % name, [("const %s *" % s, "x"), ("int32_t *", "out")],
