@@ -266,6 +266,19 @@ def test_grads_swapped_or_overlapping_are_checked(backend, passBefore):
 		lin.backward(g)
 
 
+def test_unchecked_data_after_a_pass_still_meets_blas_checks(backend, monkeypatch):
+	"""With the module's dtype and shape checks off, a pass after a checked one must not hand BLAS
+	data of the wrong width: Blas's own checks refuse it, before anything is written."""
+	from PuzzleLib import Config
+	from PuzzleLib.Backend import Blas
+	lin = linear(4, 3)
+	lin(gpu(normal((2, 4), seed=42)))
+	monkeypatch.setattr(Config, "disableDtypeShapeChecks", True)
+
+	with pytest.raises(Blas.BlasError, match="inner dimensions"):
+		lin(gpu(normal((2, 5), seed=43)))
+
+
 def test_backward_before_forward(backend):
 	from PuzzleLib.Modules import ModuleError
 	with pytest.raises(ModuleError, match="backward called before forward"):

@@ -4,6 +4,7 @@ import operator
 
 import numpy as np
 
+from PuzzleLib import Config
 from PuzzleLib.Backend import Blas, gpuarray
 from PuzzleLib.Modules.Module import Module, ModuleError
 from PuzzleLib.Variable import Variable
@@ -76,9 +77,10 @@ class Linear(Module):
 	def _unchecked(self, method, arrays):
 		"""The backend's products without Blas's checks (Backend/Blas ops) where a pass of method has
 		already run Blas's checks on these very arrays (by identity; the pass checked its own data or
-		grad, and its dtype is among arrays), else None: this pass goes through the checks."""
+		grad, and its dtype is among arrays), else None: this pass goes through the checks. With
+		Config.disableDtypeShapeChecks the pass's data is not checked: Blas checks every pass."""
 		checked = self._checked.get(method)
-		if checked is not None and all(map(operator.is_, arrays, checked)):
+		if checked is not None and not Config.disableDtypeShapeChecks and all(map(operator.is_, arrays, checked)):
 			return Blas.ops
 		return None
 
