@@ -7,13 +7,13 @@
     dot(x, y)
     broadcastRows(vec, out)          (an addition: out[i, :] = vec)
 
-ops is the backend's operations on arrays already checked (Kernels/Blas.py lists them), for a
-module that runs Blas's checks on its first pass and reuses them; real and disjoint are two of
-those checks.
+ops is the backend's operations on arrays already checked (Kernels/Blas.py lists them), and
+checked the same three (gemm, sumOnMatrix, broadcastRows) with Blas's checks: for a module that
+runs the checked calls on its first pass and ops after it; real and disjoint are two of the checks.
 """
 
 from PuzzleLib import Backend
-from PuzzleLib.Kernels.Blas import Blas, BlasError, real
+from PuzzleLib.Kernels.Blas import Blas, BlasError, CheckedOps, real
 
 if Backend.isCuda:
 	from PuzzleLib.Cuda import Blas as ops, GPUArray as arrays
@@ -30,6 +30,7 @@ addVectorToVector = blas.addVectorToVector
 dot = blas.dot
 broadcastRows = blas.broadcastRows
 disjoint = blas.disjoint
+checked = CheckedOps(blas)
 
 __all__ = [
 	"BlasError", "mulMatrixOnMatrix", "sumOnMatrix", "toVectorAddVector", "addVectorToVector", "dot", "broadcastRows"

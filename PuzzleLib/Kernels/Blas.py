@@ -182,3 +182,20 @@ class Blas:
 		"""sum x y over all elements, as a Python float (float16 accumulates in float32)."""
 		self._vectors(x, y)
 		return self.ops.dot(x, y) if x.size else 0.0
+
+
+class CheckedOps:
+	"""ops' signatures (gemm, sumOnMatrix, broadcastRows) over a Blas's checked calls: a caller that
+	takes either these or the backend's ops, pass by pass, writes each call once."""
+
+	def __init__(self, blas):
+		self.blas = blas
+
+	def gemm(self, A, B, out, transpA, transpB, alpha, beta):
+		self.blas.mulMatrixOnMatrix(A, B, out, transpA, transpB, alpha, beta)
+
+	def sumOnMatrix(self, A, out, cols, alpha, beta):
+		self.blas.sumOnMatrix(A, out, cols, alpha, beta)
+
+	def broadcastRows(self, vec, out):
+		self.blas.broadcastRows(vec, out)

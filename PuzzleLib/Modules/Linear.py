@@ -39,7 +39,7 @@ class Linear(Module):
 
 		self.insize, self.outsize = int(insize), int(outsize)
 		self.useBias, self.transpose = useBias, transpose
-		self._checked = {}        # per pass method, the arrays Blas last checked (see _unchecked)
+		self._checked = {}        # per pass method, the arrays Blas last checked (see _ops)
 
 		if empty:
 			return
@@ -74,34 +74,27 @@ class Linear(Module):
 
 		return W, b
 
-	def _unchecked(self, method, arrays):
-		"""The backend's products without Blas's checks (Backend/Blas ops) where a pass of method has
-		already run Blas's checks on these very arrays (by identity; the pass checked its own data or
-		grad, and its dtype is among arrays), else None: this pass goes through the checks. With
+	def _ops(self, method, arrays):
+		"""The backend's products without Blas's checks (Blas.ops) where a pass of method has already
+		run Blas's checks on these very arrays (by identity; the pass checked its own data or grad,
+		and its dtype is among arrays), else the checked ones (Blas.checked). With
 		Config.disableDtypeShapeChecks the pass's data is not checked: Blas checks every pass."""
 		checked = self._checked.get(method)
 		if checked is not None and not Config.disableDtypeShapeChecks and all(map(operator.is_, arrays, checked)):
 			return Blas.ops
-		return None
-
-	@staticmethod
-	def _product(ops, A, B, out, transpA=False, transpB=False, alpha=1.0, beta=0.0):
-		if ops is None:
-			Blas.mulMatrixOnMatrix(A, B, out=out, transpA=transpA, transpB=transpB, alpha=alpha, beta=beta)
-		else:
-			ops.gemm(A, B, out, transpA, transpB, alpha, beta)
+		return Blas.checked
 
 	def updateData(self, data):
 		W, b = self._weights()
 		arrays = (data.dtype, W.data, None if b is None else b.data)
-		ops = self._unchecked("data", arrays)
+		ops = self._ops("data", arrays)
 
 		out = gpuarray.empty((data.shape[0], self.outsize), dtype=data.dtype, allocator=gpuarray.memoryPool)
 
 		# the bias goes in first and the product is added to it, so float16 output rounds once
 		if b is not None:
-			(Blas.broadcastRows if ops is None else ops.broadcastRows)(b.data, out)
-		self._product(ops, data, W.data, out, transpB=self.transpose, beta=0.0 if b is None else 1.0)
+			ops.broadcastRows(b.data, out)
+		ops.gemm(data, W.data, out, False, self.transpose, 1.0, 0.0 if b is None else 1.0)
 
 		self.data = out
 		self._checked["data"] = arrays
@@ -109,10 +102,10 @@ class Linear(Module):
 	def updateGrad(self, grad):
 		W, _ = self._weights()
 		arrays = (grad.dtype, W.data)
-		ops = self._unchecked("grad", arrays)
+		ops = self._ops("grad", arrays)
 
 		out = gpuarray.empty((grad.shape[0], self.insize), dtype=grad.dtype, allocator=gpuarray.memoryPool)
-		self._product(ops, grad, W.data, out, transpB=not self.transpose)
+		ops.gemm(grad, W.data, out, False, not self.transpose, 1.0, 0.0)
 
 		self.grad = out
 		self._checked["grad"] = arrays
@@ -120,22 +113,19 @@ class Linear(Module):
 	def accGradParams(self, grad, scale=1.0, momentum=0.0):
 		W, b = self._weights()
 		arrays = (grad.dtype, W.grad, None if b is None else b.grad)
-		ops = self._unchecked("params", arrays)
+		ops = self._ops("params", arrays)
 
 		A, B = (grad, self.inData) if self.transpose else (self.inData, grad)
-		if ops is not None:
+		if ops is Blas.ops:
 			scale, momentum = Blas.real(scale, "scale"), Blas.real(momentum, "momentum")
 			# the grads are the user's arrays: this pass's data or grad may be one of them (as Blas says it)
 			Blas.disjoint(W.grad, ("A", A), ("B", B))
 			if b is not None:
 				Blas.disjoint(b.grad, ("A", grad))
 
-		self._product(ops, A, B, W.grad, transpA=True, alpha=scale, beta=momentum)
+		ops.gemm(A, B, W.grad, True, False, scale, momentum)
 		if b is not None:
-			if ops is None:
-				Blas.sumOnMatrix(grad, out=b.grad, cols=True, alpha=scale, beta=momentum)
-			else:
-				ops.sumOnMatrix(grad, b.grad, True, scale, momentum)
+			ops.sumOnMatrix(grad, b.grad, True, scale, momentum)
 
 		self._checked["params"] = arrays
 
